@@ -1,0 +1,308 @@
+/**
+ * The store benchmark. In one run, on one disk, it measures:
+ *  (a) the raw limit: sequential 1 MiB writes with plain fs, without fsync and with fdatasync after each;
+ *  (b) the store appending 1 KiB messages, ASYNC_FLUSH and SYNC_FLUSH, at 1, 16 and 256 concurrent
+ *      appenders (each: append → waitDurable → next) for a fixed time: messages/s, MB/s of records, and
+ *      p50/p99 latency from the append call to durability;
+ *  (c) reading the messages back by queue offset (getMessages, batches of 32);
+ * then prints the store's numbers as ratios of the raw limit next to the targets, and one JSON line.
+ * It never fails on numbers: machines are noisy, and the ratios are what carries over.
+ *
+ *   npm run bench:store
+ *   TIDEMQ_BENCH_SECONDS=5        seconds per measurement (default 5)
+ *   TIDEMQ_BENCH_DIR=<dir>        where the files go (default bench/.cache in the repo: the repo's disk)
+ *   TIDEMQ_BENCH_WARM=1           pre-write commit-log segments (warmMappedFileEnable)
+ */
+import { closeSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { javaStringHashCode } from '../src/common/java-hash.js';
+import { isTideError } from '../src/common/errors.js';
+import { parseHostAddress } from '../src/protocol/host-address.js';
+import { encodeProperties } from '../src/protocol/message-properties.js';
+import { MessageStore } from '../src/store/message-store.js';
+import type { FlushDiskType } from '../src/store/store-config.js';
+import type { AppendInput } from '../src/store/types.js';
+import { describeMachine, formatMachine } from './machine.js';
+
+const SECONDS = Number(process.env.TIDEMQ_BENCH_SECONDS ?? 5);
+const DURATION_MS = SECONDS * 1000;
+const SEGMENT_BYTES = 64 * 1024 * 1024;
+const BODY_BYTES = 1024;
+const CONCURRENCIES = [1, 16, 256] as const;
+const QUEUES = 8;
+const RAW_BLOCK_BYTES = 1024 * 1024;
+/** The raw file wraps around here so a fast disk does not fill up. */
+const RAW_FILE_LIMIT_BYTES = 2 * 1024 * 1024 * 1024;
+/** Latency samples kept per run (a limit on memory, not on the run). */
+const MAX_LATENCY_SAMPLES = 20_000_000;
+/** An ASYNC_FLUSH appender never waits, so it yields to the event loop this often (timers, I/O). */
+const APPENDS_PER_YIELD = 64;
+const TOPIC = 'BenchTopic';
+const MB = 1_000_000;
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const benchRoot = process.env.TIDEMQ_BENCH_DIR ?? join(repoRoot, 'bench', '.cache');
+mkdirSync(benchRoot, { recursive: true });
+const workDir = mkdtempSync(join(benchRoot, 'store-bench-'));
+
+interface RawResult {
+  mbPerSecond: number;
+  blocks: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+function rawWrite(withFdatasync: boolean): RawResult {
+  const path = join(workDir, withFdatasync ? 'raw-sync' : 'raw-buffered');
+  const fd = openSync(path, 'w');
+  const block = Buffer.alloc(RAW_BLOCK_BYTES, 0x5a);
+  const latencies = new Float64Array(1_000_000);
+  let blocks = 0;
+  let position = 0;
+  const start = performance.now();
+  const deadline = start + DURATION_MS;
+  try {
+    for (let now = start; now < deadline; ) {
+      writeSync(fd, block, 0, block.length, position);
+      if (withFdatasync) fdatasyncSync(fd);
+      const after = performance.now();
+      if (blocks < latencies.length) latencies[blocks] = after - now;
+      now = after;
+      blocks++;
+      position += block.length;
+      if (position >= RAW_FILE_LIMIT_BYTES) position = 0;
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(path, { force: true });
+  }
+  const elapsedSeconds = (performance.now() - start) / 1000;
+  const sorted = latencies.subarray(0, Math.min(blocks, latencies.length)).sort();
+  return { mbPerSecond: (blocks * RAW_BLOCK_BYTES) / MB / elapsedSeconds, blocks, p50Ms: percentile(sorted, 0.5), p99Ms: percentile(sorted, 0.99) };
+}
+
+function percentile(sorted: Float64Array, fraction: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))]!;
+}
+
+interface AppendRunResult {
+  flushDiskType: FlushDiskType;
+  appenders: number;
+  messages: number;
+  messagesPerSecond: number;
+  mbPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  busy: number;
+  timeouts: number;
+}
+
+const bornHost = parseHostAddress('127.0.0.1', 50000);
+const storeHost = parseHostAddress('127.0.0.1', 10911);
+const body = Buffer.alloc(BODY_BYTES, 0x61);
+const tagsCode = javaStringHashCode('bench');
+
+function benchInput(appender: number, sequence: number): AppendInput {
+  // A UNIQ_KEY per message, as every RocketMQ producer sets one, so the key index does real work.
+  const uniqueKey = `7F00000100002A9F0000${appender.toString(16).padStart(4, '0')}${sequence.toString(16).padStart(8, '0')}`;
+  return {
+    topic: TOPIC,
+    queueId: appender % QUEUES,
+    flag: 0,
+    sysFlag: 0,
+    bornTimestamp: Date.now(),
+    bornHost,
+    storeHost,
+    reconsumeTimes: 0,
+    preparedTransactionOffset: 0,
+    body,
+    properties: encodeProperties({ TAGS: 'bench', UNIQ_KEY: uniqueKey, WAIT: 'true' }),
+    tagsCode,
+    keys: [uniqueKey],
+  };
+}
+
+function openBenchStore(storeDir: string, flushDiskType: FlushDiskType): Promise<MessageStore> {
+  return MessageStore.open({
+    storePathRootDir: storeDir,
+    mappedFileSizeCommitLog: SEGMENT_BYTES,
+    flushDiskType,
+    warmMappedFileEnable: process.env.TIDEMQ_BENCH_WARM === '1',
+    // The bench fills the disk faster than retention would run; keep it from interfering.
+    diskSpaceRefuseRatio: 99,
+    diskMaxUsedSpaceRatio: 99,
+  });
+}
+
+async function appendRun(storeDir: string, flushDiskType: FlushDiskType, appenders: number): Promise<AppendRunResult> {
+  const store = await openBenchStore(storeDir, flushDiskType);
+  const latencies = new Float64Array(Math.min(MAX_LATENCY_SAMPLES, 1 << 22));
+  let samples = 0;
+  let messages = 0;
+  let bytes = 0;
+  let busy = 0;
+  let timeouts = 0;
+  const start = performance.now();
+  const deadline = start + DURATION_MS;
+  const appender = async (index: number): Promise<void> => {
+    let sequence = 0;
+    while (performance.now() < deadline) {
+      const input = benchInput(index, sequence++);
+      const begin = performance.now();
+      let result;
+      try {
+        result = store.append(input);
+      } catch (error) {
+        if (!isTideError(error, 'SYSTEM_BUSY')) throw error;
+        busy++;
+        await new Promise((resolve) => setImmediate(resolve));
+        continue;
+      }
+      const status = await store.waitDurable(result.endOffset);
+      if (status !== 'PUT_OK') {
+        timeouts++;
+        continue;
+      }
+      if (samples < latencies.length) latencies[samples++] = performance.now() - begin;
+      messages++;
+      bytes += result.size;
+      if (flushDiskType === 'ASYNC_FLUSH' && sequence % APPENDS_PER_YIELD === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+  };
+  await Promise.all(Array.from({ length: appenders }, (_, index) => appender(index)));
+  const elapsedSeconds = (performance.now() - start) / 1000;
+  await store.close();
+  const sorted = latencies.subarray(0, samples).sort();
+  return {
+    flushDiskType,
+    appenders,
+    messages,
+    messagesPerSecond: messages / elapsedSeconds,
+    mbPerSecond: bytes / MB / elapsedSeconds,
+    p50Ms: percentile(sorted, 0.5),
+    p99Ms: percentile(sorted, 0.99),
+    busy,
+    timeouts,
+  };
+}
+
+interface ReadResult {
+  messages: number;
+  messagesPerSecond: number;
+  mbPerSecond: number;
+}
+
+async function readRun(storeDir: string): Promise<ReadResult> {
+  const store = await openBenchStore(storeDir, 'ASYNC_FLUSH');
+  let messages = 0;
+  let bytes = 0;
+  const start = performance.now();
+  const deadline = start + DURATION_MS;
+  try {
+    reading: for (let queueId = 0; queueId < QUEUES; queueId++) {
+      const maxOffset = store.getMaxOffsetInQueue(TOPIC, queueId);
+      let queueOffset = store.getMinOffsetInQueue(TOPIC, queueId);
+      while (queueOffset < maxOffset) {
+        const result = store.getMessages(TOPIC, queueId, queueOffset, 32, 256 * 1024);
+        if (result.records.length === 0) break;
+        for (const record of result.records) bytes += record.length;
+        messages += result.records.length;
+        queueOffset = result.nextBeginOffset;
+        if (performance.now() >= deadline) break reading;
+      }
+    }
+  } finally {
+    await store.close();
+  }
+  const elapsedSeconds = (performance.now() - start) / 1000;
+  return { messages, messagesPerSecond: messages / elapsedSeconds, mbPerSecond: bytes / MB / elapsedSeconds };
+}
+
+function fixed(value: number, digits = 1): string {
+  return Number.isFinite(value) ? value.toFixed(digits) : 'n/a';
+}
+
+function verdict(ok: boolean): string {
+  return ok ? 'MET' : 'MISSED';
+}
+
+async function main(): Promise<void> {
+  console.log('TideMQ store benchmark');
+  console.log(formatMachine(describeMachine(workDir)));
+  console.log(`files:   ${workDir} (one directory, one disk, for every measurement below)`);
+  console.log(`setup:   ${SECONDS} s per measurement, 64 MiB segments, ${BODY_BYTES} B bodies, ${QUEUES} queues, warm segments ${process.env.TIDEMQ_BENCH_WARM === '1' ? 'on' : 'off'}`);
+  console.log('');
+
+  const rawBuffered = rawWrite(false);
+  console.log(`raw  1 MiB writes, no fsync          ${fixed(rawBuffered.mbPerSecond)} MB/s`);
+  const rawSynced = rawWrite(true);
+  console.log(`raw  1 MiB writes + fdatasync each   ${fixed(rawSynced.mbPerSecond)} MB/s (p50 ${fixed(rawSynced.p50Ms, 2)} ms, p99 ${fixed(rawSynced.p99Ms, 2)} ms per block)`);
+  console.log('');
+
+  const appends: AppendRunResult[] = [];
+  const readDir = join(workDir, 'store-read');
+  for (const flushDiskType of ['ASYNC_FLUSH', 'SYNC_FLUSH'] as const) {
+    for (const appenders of CONCURRENCIES) {
+      // The largest ASYNC_FLUSH run is kept for the read-back measurement; the others are removed.
+      const keep = flushDiskType === 'ASYNC_FLUSH' && appenders === 256;
+      const storeDir = keep ? readDir : join(workDir, `store-${flushDiskType}-${appenders}`);
+      const result = await appendRun(storeDir, flushDiskType, appenders);
+      appends.push(result);
+      if (!keep) rmSync(storeDir, { recursive: true, force: true });
+      console.log(
+        `store ${flushDiskType.padEnd(11)} ${String(appenders).padStart(3)} appenders  ` +
+          `${fixed(result.messagesPerSecond, 0).padStart(8)} msg/s  ${fixed(result.mbPerSecond).padStart(7)} MB/s  ` +
+          `p50 ${fixed(result.p50Ms, 3)} ms  p99 ${fixed(result.p99Ms, 3)} ms` +
+          (result.busy > 0 ? `  (${result.busy} SYSTEM_BUSY)` : '') +
+          (result.timeouts > 0 ? `  (${result.timeouts} FLUSH_DISK_TIMEOUT)` : ''),
+      );
+    }
+  }
+  const read = await readRun(readDir);
+  console.log(`store read back (getMessages x32)    ${fixed(read.messagesPerSecond, 0)} msg/s  ${fixed(read.mbPerSecond)} MB/s  (${read.messages} messages)`);
+  console.log('');
+
+  const bestAsync = appends.filter((run) => run.flushDiskType === 'ASYNC_FLUSH').reduce((best, run) => (run.mbPerSecond > best.mbPerSecond ? run : best));
+  const sync256 = appends.find((run) => run.flushDiskType === 'SYNC_FLUSH' && run.appenders === 256)!;
+  const asyncRatio = bestAsync.mbPerSecond / rawBuffered.mbPerSecond;
+  const syncRatio = sync256.mbPerSecond / rawSynced.mbPerSecond;
+  const asyncMet = asyncRatio >= 0.5;
+  const syncMet = syncRatio >= 0.5 && sync256.p99Ms <= 5;
+  console.log(`ASYNC_FLUSH (best: ${bestAsync.appenders} appenders) / raw buffered: ${fixed(asyncRatio * 100)} %   target >= 50 %: ${verdict(asyncMet)}`);
+  console.log(`SYNC_FLUSH 256 appenders / raw write+fdatasync: ${fixed(syncRatio * 100)} %, p99 ${fixed(sync256.p99Ms, 2)} ms   target >= 50 % and p99 <= 5 ms: ${verdict(syncMet)}`);
+  for (const run of appends) {
+    const base = run.flushDiskType === 'ASYNC_FLUSH' ? rawBuffered.mbPerSecond : rawSynced.mbPerSecond;
+    console.log(`  ${run.flushDiskType} x${run.appenders}: ${fixed((run.mbPerSecond / base) * 100)} % of raw ${run.flushDiskType === 'ASYNC_FLUSH' ? 'buffered' : 'synced'}`);
+  }
+  const summary = {
+    bench: 'store',
+    date: new Date().toISOString(),
+    seconds: SECONDS,
+    raw: { bufferedMBps: round(rawBuffered.mbPerSecond), fdatasyncMBps: round(rawSynced.mbPerSecond) },
+    appends: appends.map((run) => ({
+      flush: run.flushDiskType,
+      appenders: run.appenders,
+      msgPerSec: Math.round(run.messagesPerSecond),
+      MBps: round(run.mbPerSecond),
+      p50Ms: round(run.p50Ms, 3),
+      p99Ms: round(run.p99Ms, 3),
+    })),
+    read: { msgPerSec: Math.round(read.messagesPerSecond), MBps: round(read.mbPerSecond) },
+    ratios: { asyncVsRawBuffered: round(asyncRatio, 3), sync256VsRawFdatasync: round(syncRatio, 3) },
+    targets: { async: asyncMet, sync256: syncMet },
+  };
+  console.log(JSON.stringify(summary));
+}
+
+function round(value: number, digits = 1): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}
+
+try {
+  await main();
+} finally {
+  rmSync(workDir, { recursive: true, force: true });
+}

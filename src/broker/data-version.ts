@@ -1,0 +1,27 @@
+/**
+ * RocketMQ's DataVersion: the name server and the admin tools compare it to see whether a broker's
+ * topic or group table changed. `counter` goes up on every change; `timestamp` is the change time.
+ */
+export interface DataVersion {
+  stateVersion: number;
+  timestamp: number;
+  counter: number;
+}
+
+export function newDataVersion(nowMs: number = Date.now()): DataVersion {
+  return { stateVersion: 0, timestamp: nowMs, counter: 0 };
+}
+
+export function nextDataVersion(version: DataVersion, nowMs: number = Date.now()): DataVersion {
+  return { stateVersion: version.stateVersion, timestamp: nowMs, counter: version.counter + 1 };
+}
+
+export function parseDataVersion(value: unknown): DataVersion | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const record = value as Record<string, unknown>;
+  const counter = Number(record.counter);
+  const timestamp = Number(record.timestamp);
+  const stateVersion = Number(record.stateVersion ?? 0);
+  if (!Number.isFinite(counter) || !Number.isFinite(timestamp) || !Number.isFinite(stateVersion)) return undefined;
+  return { stateVersion, timestamp, counter };
+}

@@ -1,0 +1,315 @@
+/**
+ * SEND_MESSAGE (10), SEND_MESSAGE_V2 (310: the same header with one-letter field names a..n) and
+ * SEND_BATCH_MESSAGE (320). Checks as a Java broker does (broker and topic permissions, topic name,
+ * auto-creation from TBW102, queue id, body and properties size), adds the broker's properties
+ * (UNIQ_KEY if missing, CLUSTER, MSG_REGION, TRACE_ON), routes over-retried `%RETRY%` sends to the DLQ,
+ * appends, waits for the disk under SYNC_FLUSH (unless WAIT=false) and answers msgId (offsetMsgId),
+ * queueId and queueOffset. A write not durable in time is answered FLUSH_DISK_TIMEOUT (10), never SUCCESS.
+ *
+ * Batch body (320): entries end to end, each `totalSize i32 | magic i32 | bodyCRC i32 | flag i32 |
+ * bodyLen i32 | body | propertiesLen i16 | properties`; topic and queue come from the header.
+ */
+import { randomInt } from 'node:crypto';
+import { ResponseCode, TideError } from '../../common/errors.js';
+import { createOffsetMessageId, UniqueKeyGenerator } from '../../protocol/message-id.js';
+import { decodeProperties, MessageProperty, type MessageProperties } from '../../protocol/message-properties.js';
+import { SysFlag } from '../../protocol/message-record.js';
+import { parseHostPort, type HostAddress } from '../../protocol/host-address.js';
+import type { RemotingCommand, RemotingConnection, RequestHandler } from '../../protocol/remoting-command.js';
+import { RequestCode } from '../../protocol/request-code.js';
+import type { AppendResult } from '../../store/types.js';
+import type { BrokerDeps } from '../broker-deps.js';
+import { fieldsOf, optionalBoolean, optionalInteger, optionalString, requiredInteger, requiredString, type HeaderFields } from '../header-fields.js';
+import type { OutgoingMessage } from '../message-writer.js';
+import { isWriteable, Perm } from '../../protocol/route-data.js';
+import { dlqTopicOf, groupOfRetryTopic, isNotAllowedSendTopic, isRetryTopic } from '../topic-names.js';
+import { validateTopic } from '../topic-config-manager.js';
+import type { TopicConfig } from '../../protocol/route-data.js';
+import { answer } from './handler-support.js';
+
+export interface SendMessageRequestHeader {
+  producerGroup: string;
+  topic: string;
+  defaultTopic: string;
+  defaultTopicQueueNums: number;
+  queueId: number;
+  sysFlag: number;
+  bornTimestamp: number;
+  flag: number;
+  properties: string | undefined;
+  reconsumeTimes: number | undefined;
+  unitMode: boolean;
+  batch: boolean;
+  maxReconsumeTimes: number | undefined;
+}
+
+/** V2 one-letter names → the full names (RocketMQ's SendMessageRequestHeaderV2). */
+const V2_FIELD_NAMES: Readonly<Record<string, string>> = {
+  a: 'producerGroup', b: 'topic', c: 'defaultTopic', d: 'defaultTopicQueueNums', e: 'queueId', f: 'sysFlag',
+  g: 'bornTimestamp', h: 'flag', i: 'properties', j: 'reconsumeTimes', k: 'unitMode', l: 'maxReconsumeTimes',
+  m: 'batch', n: 'brokerName',
+};
+
+/** Expands a V2 header's one-letter fields to the full names (other fields are kept as they are). */
+export function expandV2Fields(fields: HeaderFields): Record<string, string> {
+  const expanded: Record<string, string> = {};
+  for (const [key, value] of Object.entries(fields)) expanded[V2_FIELD_NAMES[key] ?? key] = value;
+  return expanded;
+}
+
+export function parseSendMessageHeader(request: RemotingCommand): SendMessageRequestHeader {
+  const raw = fieldsOf(request);
+  const fields = request.code === RequestCode.SEND_MESSAGE ? raw : expandV2Fields(raw);
+  return {
+    producerGroup: requiredString(fields, 'producerGroup'),
+    topic: requiredString(fields, 'topic'),
+    defaultTopic: requiredString(fields, 'defaultTopic'),
+    defaultTopicQueueNums: requiredInteger(fields, 'defaultTopicQueueNums'),
+    queueId: requiredInteger(fields, 'queueId'),
+    sysFlag: requiredInteger(fields, 'sysFlag'),
+    bornTimestamp: requiredInteger(fields, 'bornTimestamp'),
+    flag: requiredInteger(fields, 'flag'),
+    properties: optionalString(fields, 'properties'),
+    reconsumeTimes: optionalInteger(fields, 'reconsumeTimes'),
+    unitMode: optionalBoolean(fields, 'unitMode') ?? false,
+    batch: request.code === RequestCode.SEND_BATCH_MESSAGE || (optionalBoolean(fields, 'batch') ?? false),
+    maxReconsumeTimes: optionalInteger(fields, 'maxReconsumeTimes'),
+  };
+}
+
+interface BatchEntry {
+  flag: number;
+  body: Buffer;
+  properties: string;
+}
+
+/** Splits a batch body; throws MESSAGE_ILLEGAL on any inconsistency. */
+export function decodeBatchBody(body: Buffer): BatchEntry[] {
+  const entries: BatchEntry[] = [];
+  let position = 0;
+  while (position < body.length) {
+    const remaining = body.length - position;
+    if (remaining < 26) throw new TideError('MESSAGE_ILLEGAL', `batch body: truncated entry at byte ${position}`);
+    const totalSize = body.readInt32BE(position);
+    if (totalSize < 26 || totalSize > remaining) throw new TideError('MESSAGE_ILLEGAL', `batch body: entry size ${totalSize} at byte ${position} is out of range`);
+    const flag = body.readInt32BE(position + 12);
+    const bodyLength = body.readInt32BE(position + 16);
+    const bodyStart = position + 20;
+    if (bodyLength < 0 || bodyStart + bodyLength + 2 > position + totalSize) throw new TideError('MESSAGE_ILLEGAL', `batch body: body length ${bodyLength} at byte ${position} overruns the entry`);
+    const propertiesLength = body.readInt16BE(bodyStart + bodyLength);
+    const propertiesStart = bodyStart + bodyLength + 2;
+    if (propertiesLength < 0 || propertiesStart + propertiesLength !== position + totalSize) {
+      throw new TideError('MESSAGE_ILLEGAL', `batch body: properties length ${propertiesLength} at byte ${position} does not match the entry size`);
+    }
+    entries.push({
+      flag,
+      body: body.subarray(bodyStart, bodyStart + bodyLength),
+      properties: body.toString('utf8', propertiesStart, propertiesStart + propertiesLength),
+    });
+    position += totalSize;
+  }
+  if (entries.length === 0) throw new TideError('MESSAGE_ILLEGAL', 'batch body holds no message');
+  return entries;
+}
+
+/** Parsed peer addresses, one per connection (parsing on every send showed in profiles). */
+const bornHosts = new WeakMap<RemotingConnection, HostAddress>();
+
+/** `ip:port` of a connection as record bytes; 127.0.0.1:0 when it cannot be parsed. */
+export function bornHostOf(connection: RemotingConnection): HostAddress {
+  let host = bornHosts.get(connection);
+  if (host === undefined) {
+    try {
+      host = parseHostPort(connection.remoteAddress);
+    } catch {
+      host = { ip: Buffer.from([127, 0, 0, 1]), port: 0 };
+    }
+    bornHosts.set(connection, host);
+  }
+  return host;
+}
+
+export function createSendMessageHandler(deps: BrokerDeps): RequestHandler {
+  const uniqueKeys = new UniqueKeyGenerator(deps.runtime.storeHost.ip.length === 4 ? deps.runtime.storeHost.ip : undefined);
+  const { config, topicConfigManager, subscriptionGroupManager, queueLockManager, writer, store } = deps;
+
+  /** The topic's config after the Java msgCheck rules, creating it when allowed. */
+  function checkTopic(header: SendMessageRequestHeader, connection: RemotingConnection): TopicConfig {
+    if (!isWriteable(config.brokerPermission)) {
+      throw new TideError('NO_PERMISSION', `the broker[${config.brokerIP1}] sending message is forbidden`);
+    }
+    validateTopic(header.topic);
+    if (isNotAllowedSendTopic(header.topic)) {
+      throw new TideError('NO_PERMISSION', `Sending message to topic[${header.topic}] is forbidden.`);
+    }
+    let topicConfig = topicConfigManager.get(header.topic);
+    if (!topicConfig) {
+      const topicSysFlag = header.unitMode ? (isRetryTopic(header.topic) ? 2 : 1) : 0;
+      topicConfig = topicConfigManager.createTopicInSendMessageMethod(header.topic, header.defaultTopic, header.defaultTopicQueueNums, topicSysFlag);
+      if (!topicConfig && isRetryTopic(header.topic)) {
+        topicConfig = topicConfigManager.createTopicInSendMessageBackMethod(header.topic, 1, Perm.READ | Perm.WRITE, topicSysFlag);
+      }
+      if (!topicConfig) {
+        deps.logger.warn({ topic: header.topic, producer: connection.remoteAddress }, 'send to a topic that does not exist');
+        throw new TideError(
+          'TOPIC_NOT_EXIST',
+          `topic[${header.topic}] not exist, apply first please! Create it with \`tidemq admin updateTopic -t ${header.topic}\` (or mqadmin updateTopic), or set autoCreateTopicEnable=true`,
+        );
+      }
+    }
+    if (!isWriteable(topicConfig.perm)) {
+      throw new TideError('NO_PERMISSION', `the topic[${header.topic}] sending message is forbidden`);
+    }
+    const queueLimit = Math.max(topicConfig.writeQueueNums, topicConfig.readQueueNums);
+    if (header.queueId >= queueLimit) {
+      throw new TideError('QUEUE_ID_INVALID', `request queueId[${header.queueId}] is illegal, topic ${header.topic} has ${queueLimit} queues, producer: ${connection.remoteAddress}`);
+    }
+    return topicConfig;
+  }
+
+  /** Properties every stored message gets from the broker. */
+  function addBrokerProperties(properties: MessageProperties): void {
+    properties.delete(MessageProperty.POP_CK);
+    properties.set(MessageProperty.MSG_REGION, config.regionId);
+    properties.set(MessageProperty.TRACE_ON, String(config.traceOn));
+    const uniqueKey = properties.get(MessageProperty.UNIQ_KEY);
+    if (uniqueKey === undefined || uniqueKey.length === 0) properties.set(MessageProperty.UNIQ_KEY, uniqueKeys.next());
+    properties.set(MessageProperty.CLUSTER, config.brokerClusterName);
+  }
+
+  /** Refuses what TideMQ cannot store correctly yet, with the remark a Java broker would give. */
+  function refuseUnsupported(properties: MessageProperties, reconsumeTimes: number): void {
+    const prepared = properties.get(MessageProperty.TRAN_MSG);
+    if (prepared !== undefined && prepared.toLowerCase() === 'true' && !(reconsumeTimes > 0 && properties.has(MessageProperty.DELAY))) {
+      // Transactions are a separate task; until then behave like Java with rejectTransactionMessage=true.
+      throw new TideError('NO_PERMISSION', `the broker[${config.brokerIP1}] sending transaction message is forbidden`);
+    }
+    const hasTimer = properties.has(MessageProperty.TIMER_DELIVER_MS) || properties.has(MessageProperty.TIMER_DELAY_SEC) || properties.has(MessageProperty.TIMER_DELAY_MS);
+    if (hasTimer) {
+      if (properties.has(MessageProperty.DELAY)) {
+        // As in Java: a delay level wins and the timer properties are dropped.
+        properties.delete(MessageProperty.TIMER_DELIVER_MS);
+        properties.delete(MessageProperty.TIMER_DELAY_SEC);
+        properties.delete(MessageProperty.TIMER_DELAY_MS);
+      } else {
+        throw new TideError('INVALID_PARAMETER', 'accurate timer messages (TIMER_DELIVER_MS / TIMER_DELAY_SEC / TIMER_DELAY_MS) are not enabled on this broker; use a delay level (DELAY)', { responseCode: ResponseCode.SYSTEM_ERROR });
+      }
+    }
+  }
+
+  /** Java's handleRetryAndDLQ: an over-retried `%RETRY%group` send goes to `%DLQ%group`. */
+  function routeRetry(header: SendMessageRequestHeader, message: OutgoingMessage, request: RemotingCommand): void {
+    if (!isRetryTopic(header.topic)) return;
+    const group = groupOfRetryTopic(header.topic);
+    const groupConfig = subscriptionGroupManager.findOrCreate(group);
+    const maxReconsumeTimes = header.maxReconsumeTimes ?? groupConfig.retryMaxTimes;
+    const reconsumeTimes = header.reconsumeTimes ?? 0;
+    if (reconsumeTimes > maxReconsumeTimes || !queueLockManager.isLockAllExpired(group)) {
+      const dlqTopic = dlqTopicOf(group);
+      topicConfigManager.createTopicInSendMessageBackMethod(dlqTopic, 1, Perm.READ | Perm.WRITE, 0);
+      message.topic = dlqTopic;
+      message.queueId = 0;
+      message.properties.delete(MessageProperty.DELAY);
+      deps.logger.info({ group, reconsumeTimes, maxReconsumeTimes, version: request.version }, 'retry send routed to the DLQ');
+    }
+  }
+
+  async function answerWritten(request: RemotingCommand, results: AppendResult[], queueId: number, waitForDisk: boolean, transactionId: string | undefined): Promise<RemotingCommand> {
+    let code: number = ResponseCode.SUCCESS;
+    const last = results[results.length - 1]!;
+    if (config.flushDiskType === 'SYNC_FLUSH' && waitForDisk) {
+      const status = await store.waitDurable(last.endOffset);
+      if (status !== 'PUT_OK') code = ResponseCode.FLUSH_DISK_TIMEOUT;
+    }
+    const storeHost = deps.runtime.storeHost;
+    const extFields: Record<string, string> = {
+      msgId: results.map((result) => createOffsetMessageId(storeHost, result.physicalOffset)).join(','),
+      queueId: String(queueId),
+      queueOffset: String(results[0]!.queueOffset),
+      MSG_REGION: config.regionId,
+      TRACE_ON: String(config.traceOn),
+    };
+    if (transactionId !== undefined) extFields.transactionId = transactionId;
+    return answer(request, code, code === ResponseCode.SUCCESS ? undefined : 'the message is stored but not yet flushed to disk within syncFlushTimeout', extFields);
+  }
+
+  function checkBodySize(body: Buffer): void {
+    if (body.length > config.maxMessageSize) {
+      throw new TideError('MESSAGE_BODY_TOO_LARGE', `the message body of ${body.length} bytes is larger than maxMessageSize ${config.maxMessageSize}`);
+    }
+  }
+
+  async function sendOne(request: RemotingCommand, header: SendMessageRequestHeader, connection: RemotingConnection): Promise<RemotingCommand> {
+    const topicConfig = checkTopic(header, connection);
+    const body = request.body ?? Buffer.alloc(0);
+    checkBodySize(body);
+    const queueId = header.queueId < 0 ? randomInt(Math.max(1, topicConfig.writeQueueNums)) : header.queueId;
+    const properties = decodeProperties(header.properties ?? '');
+    const reconsumeTimes = header.reconsumeTimes ?? 0;
+    refuseUnsupported(properties, reconsumeTimes);
+    addBrokerProperties(properties);
+    let sysFlag = header.sysFlag;
+    if (topicConfig.topicFilterType === 'MULTI_TAG') sysFlag |= SysFlag.MULTI_TAGS;
+    const message: OutgoingMessage = {
+      topic: header.topic,
+      queueId,
+      flag: header.flag,
+      sysFlag,
+      bornTimestamp: header.bornTimestamp,
+      bornHost: bornHostOf(connection),
+      reconsumeTimes,
+      preparedTransactionOffset: 0,
+      body,
+      properties,
+    };
+    routeRetry(header, message, request);
+    const waitForDisk = properties.get(MessageProperty.WAIT)?.toLowerCase() !== 'false';
+    const written = writer.write(message);
+    return answerWritten(request, [written.result], queueId, waitForDisk, properties.get(MessageProperty.UNIQ_KEY));
+  }
+
+  async function sendBatch(request: RemotingCommand, header: SendMessageRequestHeader, connection: RemotingConnection): Promise<RemotingCommand> {
+    const topicConfig = checkTopic(header, connection);
+    if (isRetryTopic(header.topic)) throw new TideError('MESSAGE_ILLEGAL', `batch request does not support retry group ${header.topic}`);
+    const body = request.body ?? Buffer.alloc(0);
+    checkBodySize(body);
+    const entries = decodeBatchBody(body);
+    const queueId = header.queueId < 0 ? randomInt(Math.max(1, topicConfig.writeQueueNums)) : header.queueId;
+    const batchProperties = decodeProperties(header.properties ?? '');
+    refuseUnsupported(batchProperties, 0);
+    let sysFlag = header.sysFlag;
+    if (topicConfig.topicFilterType === 'MULTI_TAG') sysFlag |= SysFlag.MULTI_TAGS;
+    const bornHost = bornHostOf(connection);
+    // Build and check every message before appending any, so a bad entry stores nothing.
+    const messages: OutgoingMessage[] = entries.map((entry) => {
+      const properties = decodeProperties(entry.properties);
+      for (const [key, value] of batchProperties) if (!properties.has(key)) properties.set(key, value);
+      if ((Number(properties.get(MessageProperty.DELAY) ?? 0) || 0) > 0) {
+        throw new TideError('MESSAGE_ILLEGAL', 'delay levels are not supported for batch messages');
+      }
+      refuseUnsupported(properties, 0);
+      addBrokerProperties(properties);
+      return {
+        topic: header.topic,
+        queueId,
+        flag: entry.flag,
+        sysFlag,
+        bornTimestamp: header.bornTimestamp,
+        bornHost,
+        reconsumeTimes: header.reconsumeTimes ?? 0,
+        preparedTransactionOffset: 0,
+        body: entry.body,
+        properties,
+      };
+    });
+    // No await between the appends: the batch gets consecutive queue offsets.
+    const results = messages.map((message) => writer.write(message).result);
+    const waitForDisk = batchProperties.get(MessageProperty.WAIT)?.toLowerCase() !== 'false';
+    return answerWritten(request, results, queueId, waitForDisk, undefined);
+  }
+
+  return (request, context) => {
+    const header = parseSendMessageHeader(request);
+    return header.batch ? sendBatch(request, header, context.connection) : sendOne(request, header, context.connection);
+  };
+}

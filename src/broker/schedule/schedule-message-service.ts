@@ -1,0 +1,188 @@
+/**
+ * Delivery of 4.x delayed messages. A message with DELAY = level sits in SCHEDULE_TOPIC_XXXX queue
+ * level−1 with its delivery time as the consume-queue tags code (see message-writer.ts). One shared
+ * tick walks each level's queue from its persisted progress offset: entries are in delivery-time order
+ * within a level (same delay, appended in time order), so the walk stops at the first entry not yet
+ * due, without reading the commit log. A due message is re-appended to REAL_TOPIC/REAL_QID with the
+ * DELAY and REAL_* properties removed, and the progress moves past it.
+ *
+ * Progress lives in `<storePathRootDir>/config/delayOffset.json` (`{"offsetTable":{"level":offset}}`),
+ * written when it changed every `persistIntervalMs` and on close. After a crash the progress may lag the
+ * deliveries, so a few messages can be delivered twice: at-least-once, like RocketMQ.
+ *
+ * A later task adds a timer wheel for arbitrary delivery times; this service stays the 4.x level path.
+ */
+import { join } from 'node:path';
+import { isTideError } from '../../common/errors.js';
+import { silentLogger, type Logger } from '../../common/logger.js';
+import { decodeProperties, MessageProperty } from '../../protocol/message-properties.js';
+import { decodeRecord } from '../../protocol/message-record.js';
+import type { MessageStoreApi } from '../../store/types.js';
+import { DurableJsonFile } from '../durable-json-file.js';
+import type { MessageWriter } from '../message-writer.js';
+import { SystemTopic } from '../topic-names.js';
+
+export interface ScheduleMessageServiceOptions {
+  store: MessageStoreApi;
+  writer: MessageWriter;
+  storePathRootDir: string;
+  tickIntervalMs: number;
+  /** Most messages delivered per level per tick, so one tick never blocks the event loop for long. */
+  maxDeliveriesPerLevelPerTick?: number;
+  persistIntervalMs?: number;
+  now?: () => number;
+  logger?: Logger;
+}
+
+export class ScheduleMessageService {
+  /** level (1-based) → next schedule-queue offset to look at. */
+  private readonly offsets = new Map<number, number>();
+  private readonly file: DurableJsonFile;
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  private timer: NodeJS.Timeout | null = null;
+  private dirty = false;
+  private lastPersistMs = 0;
+  private stopped = false;
+
+  constructor(private readonly options: ScheduleMessageServiceOptions) {
+    this.logger = options.logger ?? silentLogger;
+    this.now = options.now ?? Date.now;
+    this.file = new DurableJsonFile(join(options.storePathRootDir, 'config', 'delayOffset.json'), () => this.encode());
+    this.load();
+  }
+
+  get maxDelayLevel(): number {
+    return this.options.writer.maxDelayLevel;
+  }
+
+  /** Progress per level, for GET_ALL_DELAY_OFFSET. */
+  offsetTable(): Map<number, number> {
+    return new Map(this.offsets);
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.stopped = false;
+    this.lastPersistMs = this.now();
+    this.timer = setInterval(() => this.tick(), this.options.tickIntervalMs);
+    this.timer.unref();
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.persist();
+  }
+
+  persist(): Promise<void> {
+    this.dirty = false;
+    this.lastPersistMs = this.now();
+    return this.file.save();
+  }
+
+  /** Delivers everything due now (the timer calls this; tests may too). */
+  tick(): void {
+    if (this.stopped) return;
+    const nowMs = this.now();
+    for (let level = 1; level <= this.maxDelayLevel; level++) {
+      try {
+        this.deliverLevel(level, nowMs);
+      } catch (error) {
+        // Typically the store refusing appends (disk full, closing): keep the progress and retry later.
+        if (!isTideError(error)) this.logger.error({ err: error, level }, 'delivering delayed messages failed');
+        else this.logger.warn({ err: error, level }, 'delivering delayed messages paused');
+      }
+    }
+    if (this.dirty && nowMs - this.lastPersistMs >= (this.options.persistIntervalMs ?? 1000)) {
+      this.persist().catch((error: unknown) => this.logger.error({ err: error }, 'persisting delayOffset.json failed'));
+    }
+  }
+
+  private deliverLevel(level: number, nowMs: number): void {
+    const { store, writer } = this.options;
+    const queueId = level - 1;
+    const maxOffset = store.getMaxOffsetInQueue(SystemTopic.SCHEDULE, queueId);
+    let offset = this.offsets.get(level) ?? 0;
+    if (offset >= maxOffset) return;
+    const minOffset = store.getMinOffsetInQueue(SystemTopic.SCHEDULE, queueId);
+    if (offset < minOffset) offset = minOffset;
+    const budget = this.options.maxDeliveriesPerLevelPerTick ?? 2000;
+    let delivered = 0;
+    while (offset < maxOffset && delivered < budget) {
+      const entry = store.getConsumeQueueEntry(SystemTopic.SCHEDULE, queueId, offset);
+      if (entry === null) {
+        offset++;
+        continue;
+      }
+      // A delivery time further out than the level's delay can only come from a clock jump: deliver now.
+      const latestMs = nowMs + writer.delayOfLevelMs(level);
+      const deliverMs = entry.tagsCode > latestMs ? nowMs : entry.tagsCode;
+      if (deliverMs > nowMs) break;
+      this.deliver(entry.physicalOffset, level);
+      offset++;
+      delivered++;
+      this.offsets.set(level, offset);
+      this.dirty = true;
+    }
+    if ((this.offsets.get(level) ?? 0) !== offset) {
+      this.offsets.set(level, offset);
+      this.dirty = true;
+    }
+  }
+
+  private deliver(physicalOffset: number, level: number): void {
+    let bytes: Buffer | null;
+    try {
+      bytes = this.options.store.readRecord(physicalOffset);
+    } catch (error) {
+      // A corrupt record would otherwise block its level forever.
+      if (!isTideError(error, 'STORE_CORRUPT')) throw error;
+      this.logger.error({ err: error, physicalOffset, level }, 'delayed message is corrupt; skipped');
+      return;
+    }
+    const record = bytes === null ? null : decodeRecord(bytes);
+    if (record === null) {
+      this.logger.warn({ physicalOffset, level }, 'delayed message not found in the commit log; skipped');
+      return;
+    }
+    const properties = decodeProperties(record.properties);
+    const realTopic = properties.get(MessageProperty.REAL_TOPIC);
+    const realQueueId = Number(properties.get(MessageProperty.REAL_QID));
+    if (!realTopic || !Number.isInteger(realQueueId) || realQueueId < 0) {
+      this.logger.warn({ physicalOffset, level }, 'delayed message has no REAL_TOPIC/REAL_QID; skipped');
+      return;
+    }
+    for (const key of [MessageProperty.DELAY, MessageProperty.REAL_TOPIC, MessageProperty.REAL_QID, MessageProperty.TIMER_DELIVER_MS, MessageProperty.TIMER_DELAY_SEC]) {
+      properties.delete(key);
+    }
+    this.options.writer.write({
+      topic: realTopic,
+      queueId: realQueueId,
+      flag: record.flag,
+      sysFlag: record.sysFlag,
+      bornTimestamp: record.bornTimestamp,
+      bornHost: { ip: Buffer.from(record.bornHost.ip), port: record.bornHost.port },
+      reconsumeTimes: record.reconsumeTimes,
+      preparedTransactionOffset: record.preparedTransactionOffset,
+      body: Buffer.from(record.body),
+      properties,
+    });
+  }
+
+  encode(): { offsetTable: Record<string, number> } {
+    const offsetTable: Record<string, number> = {};
+    for (const [level, offset] of [...this.offsets].sort((a, b) => a[0] - b[0])) offsetTable[String(level)] = offset;
+    return { offsetTable };
+  }
+
+  private load(): void {
+    const content = this.file.load() as { offsetTable?: unknown } | undefined;
+    if (!content || typeof content.offsetTable !== 'object' || content.offsetTable === null) return;
+    for (const [level, offset] of Object.entries(content.offsetTable as Record<string, unknown>)) {
+      const number = Number(offset);
+      if (Number.isInteger(Number(level)) && Number.isSafeInteger(number) && number >= 0) this.offsets.set(Number(level), number);
+    }
+  }
+}

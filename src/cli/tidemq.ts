@@ -1,0 +1,127 @@
+#!/usr/bin/env node
+/**
+ * The `tidemq` command. `start` runs a name server and a broker in one process (data under ./data);
+ * `namesrv` and `broker` run them apart. Broker settings come from a RocketMQ-style broker.conf, and
+ * command-line flags override the file. Every endpoint listened on is printed on stdout, one line each,
+ * as `<role> listening on <host:port>` (tests parse these lines).
+ */
+import { resolve } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { createLogger, type Logger } from '../common/logger.js';
+import { readPropertiesFile } from './properties-file.js';
+import { Broker } from '../broker/broker.js';
+import { brokerConfigFromProperties, type BrokerConfig } from '../broker/broker-config.js';
+import { NameServer } from '../namesrv/namesrv.js';
+
+function port(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) throw new InvalidArgumentError('a port is an integer 0-65535');
+  return parsed;
+}
+
+interface BrokerFlags {
+  config?: string;
+  home?: string;
+  namesrvAddr?: string;
+  brokerPort?: number;
+  host?: string;
+}
+
+function loadBrokerConfig(flags: BrokerFlags, defaults: Record<string, string>, logger: Logger): BrokerConfig {
+  const fromFile = flags.config ? readPropertiesFile(flags.config) : {};
+  const properties: Record<string, string> = { ...defaults, ...fromFile };
+  if (flags.home !== undefined || properties.storePathRootDir === undefined) {
+    properties.storePathRootDir = resolve(flags.home ?? './data', 'store');
+  }
+  if (flags.namesrvAddr !== undefined) properties.namesrvAddr = flags.namesrvAddr;
+  if (flags.brokerPort !== undefined) properties.listenPort = String(flags.brokerPort);
+  if (flags.host !== undefined) properties.brokerIP1 = flags.host;
+  const { config, unknownKeys } = brokerConfigFromProperties(properties);
+  if (unknownKeys.length > 0) logger.warn({ unknownKeys }, 'ignoring unknown broker settings');
+  return config;
+}
+
+function onShutdownSignal(logger: Logger, shutdown: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    shutdown().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+}
+
+const program = new Command();
+program.name('tidemq').description('TideMQ: a RocketMQ-compatible message queue for Node.js');
+
+program
+  .command('start')
+  .description('run a name server and a broker in one process (standalone)')
+  .option('-c, --config <file>', 'broker.conf with RocketMQ property names')
+  .option('--home <dir>', 'data directory (default ./data)')
+  .option('--namesrv-port <port>', 'name server port (default 9876, 0 = any free port)', port)
+  .option('--broker-port <port>', 'broker port (default 10911, 0 = any free port)', port)
+  .option('--host <ip>', 'address advertised to clients (brokerIP1)')
+  .action(async (flags: BrokerFlags & { namesrvPort?: number }) => {
+    const logger = createLogger();
+    const home = resolve(flags.home ?? './data');
+    const nameServer = new NameServer({ port: flags.namesrvPort ?? 9876, host: '0.0.0.0', kvConfigPath: resolve(home, 'namesrv', 'kvConfig.json'), logger });
+    const namesrvPort = await nameServer.start();
+    console.log(`namesrv listening on 0.0.0.0:${namesrvPort}`);
+    const config = loadBrokerConfig({ ...flags, home, namesrvAddr: `127.0.0.1:${namesrvPort}` }, {}, logger);
+    const broker = new Broker(config, { logger });
+    const started = await broker.start();
+    for (const listenPort of started.listenPorts) console.log(`broker listening on 0.0.0.0:${listenPort}`);
+    console.log(`broker ${config.brokerName} advertised as ${started.brokerAddr}, store ${config.storePathRootDir} (${config.flushDiskType})`);
+    console.log('tidemq started');
+    onShutdownSignal(logger, async () => {
+      await broker.close();
+      await nameServer.close();
+    });
+  });
+
+program
+  .command('namesrv')
+  .description('run a name server')
+  .option('-p, --port <port>', 'listen port (default 9876)', port)
+  .option('--namesrv-port <port>', 'same as --port', port)
+  .option('--home <dir>', 'directory for the KV config (default ./data)')
+  .action(async (flags: { port?: number; namesrvPort?: number; home?: string }) => {
+    const logger = createLogger();
+    const home = resolve(flags.home ?? './data');
+    const nameServer = new NameServer({ port: flags.port ?? flags.namesrvPort ?? 9876, host: '0.0.0.0', kvConfigPath: resolve(home, 'namesrv', 'kvConfig.json'), logger });
+    const boundPort = await nameServer.start();
+    console.log(`namesrv listening on 0.0.0.0:${boundPort}`);
+    onShutdownSignal(logger, () => nameServer.close());
+  });
+
+program
+  .command('broker')
+  .description('run a broker')
+  .option('-c, --config <file>', 'broker.conf with RocketMQ property names')
+  .option('-n, --namesrv-addr <list>', 'name servers, host:port;host:port')
+  .option('--home <dir>', 'data directory (store under <dir>/store); overrides storePathRootDir')
+  .option('--broker-port <port>', 'broker port (overrides listenPort; 0 = any free port)', port)
+  .option('--host <ip>', 'address advertised to clients (brokerIP1)')
+  .action(async (flags: BrokerFlags) => {
+    const logger = createLogger();
+    const config = loadBrokerConfig(flags, {}, logger);
+    const broker = new Broker(config, { logger });
+    const started = await broker.start();
+    for (const listenPort of started.listenPorts) console.log(`broker listening on 0.0.0.0:${listenPort}`);
+    console.log(`broker ${config.brokerName} advertised as ${started.brokerAddr}, store ${config.storePathRootDir} (${config.flushDiskType})`);
+    onShutdownSignal(logger, () => broker.close());
+  });
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  console.error(`tidemq: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,830 @@
+/**
+ * The push consumer (Java's DefaultMQPushConsumer): subscribe, then either `run(handler)` or
+ * `for await (const message of consumer)`.
+ *
+ * Life of a queue: a rebalance (at start, every `rebalanceIntervalMs`, and at once when the broker
+ * sends NOTIFY_CONSUMER_IDS_CHANGED) allocates it → orderly clustering consumers lock it on the broker
+ * first → the start offset is the stored one, or consumeFromWhere's answer for a new group → a pull
+ * loop long-polls it (the broker holds a pull up to `pullSuspendMs`), pausing while the queue holds
+ * more than `pullThresholdForQueue` messages or `pullThresholdSizeForQueueBytes` bytes → the consume
+ * service runs the handler (concurrent: shared pool; orderly: one at a time per queue) → offsets move
+ * as messages finish and are committed every `persistOffsetIntervalMs`, when a queue is handed over
+ * and at shutdown. A handler that throws asks for a retry: clustering consumers send the message back
+ * (it returns with reconsumeTimes + 1 after the broker's back-off), orderly ones retry it in place.
+ *
+ * Clustering consumers also subscribe `%RETRY%<group>` so retries come back to them; broadcasting
+ * consumers read every queue and keep offsets in a local file.
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { ResponseCode } from '../common/errors.js';
+import { validateGroupName, validateTopicName } from '../common/names.js';
+import { parseFastJson, type FastJsonValue } from '../protocol/fastjson.js';
+import { decodeProperties, encodeProperties, MessageProperty } from '../protocol/message-properties.js';
+import { createResponse, type RemotingCommand, type RequestHandler } from '../protocol/remoting-command.js';
+import { RequestCode } from '../protocol/request-code.js';
+import { strategyByName, type AllocateStrategy, type AllocateStrategyName } from './allocate-strategies.js';
+import { every, raceSignal, sleep, whenAborted } from './async-tools.js';
+import { lockQueues, sendMessageBack, unlockQueues } from './broker-calls.js';
+import { computeStartOffset } from './start-offset.js';
+import { ClientStateError } from './client-errors.js';
+import { ClientInstance } from './client-instance.js';
+import type { ClientOptions } from './client-options.js';
+import { ConcurrentConsumeService, OrderlyConsumeService, type ConsumeHost } from './consume-services.js';
+import { consumeChannel, pullChannel, rebalanceChannel } from './diagnostics.js';
+import { ConsumeOutcome, MessageChannel } from './message-channel.js';
+import type { ReceivedMessage } from './message.js';
+import { queueFromJson, queueKey, queueToJson, type MessageQueue } from './message-queue.js';
+import { LocalFileOffsetStore, RemoteOffsetStore, type OffsetStore } from './offset-store.js';
+import type { QueueEntry } from './process-queue.js';
+import { pullMessages, PullStatus } from './pull-request.js';
+import { QueueState } from './queue-state.js';
+import { Rebalancer } from './rebalancer.js';
+import { createSendRequest } from './send-request.js';
+import {
+  buildSubscription,
+  retryTopicOf,
+  tagMatches,
+  type ConsumeFromWhere,
+  type ExpressionType,
+  type HeartbeatData,
+  type MessageModel,
+  type SubscriptionData,
+} from './subscription.js';
+
+export type MessageHandler = (message: ReceivedMessage) => void | Promise<void>;
+
+export interface PushConsumerOptions extends ClientOptions {
+  group: string;
+  /** Default CLUSTERING. */
+  messageModel?: MessageModel;
+  /** One message at a time per queue, holding the queue's broker lock. Default false. */
+  orderly?: boolean;
+  /** Where a group without a stored offset starts. Default CONSUME_FROM_LAST_OFFSET. */
+  consumeFromWhere?: ConsumeFromWhere;
+  /** For CONSUME_FROM_TIMESTAMP; default 30 minutes ago. */
+  consumeTimestamp?: number | Date;
+  /** Default AVERAGE. */
+  allocateStrategy?: AllocateStrategyName | AllocateStrategy;
+  /** brokerName → zone, overriding the zones the routes carry (NEARBY_ZONE). */
+  brokerZones?: Readonly<Record<string, string>>;
+  /** Handler calls running at once (concurrent mode) / messages buffered for the iterator. Default 20. */
+  concurrency?: number;
+  /** Messages per pull. Default 32. */
+  pullBatchSize?: number;
+  /** Pulling pauses while a queue caches this many unconsumed messages. Default 1000. */
+  pullThresholdForQueue?: number;
+  /** … or this many body bytes. Default 100 MiB. */
+  pullThresholdSizeForQueueBytes?: number;
+  /** … or (concurrent mode) an offset span this wide. Default 2000. */
+  consumeConcurrentlyMaxSpan?: number;
+  /** Retries before the dead-letter queue. Default 16 (concurrent), unlimited (orderly). */
+  maxReconsumeTimes?: number;
+  /** Orderly: pause after a failure before retrying. Default 1000 ms. */
+  suspendCurrentQueueTimeMs?: number;
+  /** Default 20 000 ms. */
+  rebalanceIntervalMs?: number;
+  /** Default 5000 ms. */
+  persistOffsetIntervalMs?: number;
+  /** Orderly: lock renewal. Default 20 000 ms. */
+  lockRenewIntervalMs?: number;
+  /** Orderly: a lock not renewed for this long is treated as lost. Default 30 000 ms. */
+  lockMaxLiveTimeMs?: number;
+  /** How long the broker may hold a pull with nothing to return. Default 15 000 ms. */
+  pullSuspendMs?: number;
+  /** Timeout of a long-polling pull. Default 30 000 ms. */
+  pullTimeoutMs?: number;
+  /** Pause after a failed pull. Default 1000 ms. */
+  pullRetryDelayMs?: number;
+  /** Local retry when a failed message can be handed back to no broker. Default 5000 ms. */
+  retryLocallyDelayMs?: number;
+  /** How long a rebalance waits for running handlers of a queue before handing it over. Default 10 000 ms. */
+  handoverTimeoutMs?: number;
+  /** Broadcasting: where offsets are kept. Default ~/.tidemq_offsets. */
+  offsetStoreDir?: string;
+}
+
+const FLOW_CONTROL_WAIT_MS = 50;
+
+export class PushConsumer implements ConsumeHost {
+  readonly group: string;
+  readonly messageModel: MessageModel;
+  readonly orderly: boolean;
+  readonly clustering: boolean;
+  readonly logger;
+  private readonly instance: ClientInstance;
+  private readonly offsetStore: OffsetStore;
+  private readonly rebalancer: Rebalancer;
+  private readonly subscriptions = new Map<string, SubscriptionData>();
+  private readonly states = new Map<string, QueueState>();
+  private readonly concurrent: ConcurrentConsumeService;
+  private readonly orderlyService: OrderlyConsumeService;
+  private readonly settings: Required<Omit<PushConsumerOptions, keyof ClientOptions | 'group' | 'messageModel' | 'orderly' | 'consumeTimestamp' | 'allocateStrategy' | 'brokerZones' | 'offsetStoreDir'>> & {
+    consumeTimestampMs: number;
+  };
+  private readonly brokerZones: Readonly<Record<string, string>>;
+  private handler: MessageHandler | undefined;
+  private channel: MessageChannel | undefined;
+  private startPromise: Promise<void> | undefined;
+  private shutdownPromise: Promise<void> | undefined;
+  private isStopping = false;
+  private stopTimers: (() => void)[] = [];
+  private rebalancing: Promise<void> | undefined;
+  private rebalanceAgain = false;
+  private retryRebalanceTimer: NodeJS.Timeout | undefined;
+  private runningHandlers = 0;
+
+  constructor(options: PushConsumerOptions) {
+    this.group = validateGroupName(options.group);
+    this.messageModel = options.messageModel ?? 'CLUSTERING';
+    this.orderly = options.orderly ?? false;
+    this.clustering = this.messageModel === 'CLUSTERING';
+    this.instance = new ClientInstance(options, 'consumer');
+    this.logger = this.instance.logger;
+    const timestamp = options.consumeTimestamp ?? Date.now() - 30 * 60_000;
+    this.settings = {
+      consumeFromWhere: options.consumeFromWhere ?? 'CONSUME_FROM_LAST_OFFSET',
+      consumeTimestampMs: typeof timestamp === 'number' ? timestamp : timestamp.getTime(),
+      concurrency: options.concurrency ?? 20,
+      pullBatchSize: options.pullBatchSize ?? 32,
+      pullThresholdForQueue: options.pullThresholdForQueue ?? 1000,
+      pullThresholdSizeForQueueBytes: options.pullThresholdSizeForQueueBytes ?? 100 * 1024 * 1024,
+      consumeConcurrentlyMaxSpan: options.consumeConcurrentlyMaxSpan ?? 2000,
+      maxReconsumeTimes: options.maxReconsumeTimes ?? (this.orderly ? Number.POSITIVE_INFINITY : 16),
+      suspendCurrentQueueTimeMs: options.suspendCurrentQueueTimeMs ?? 1000,
+      rebalanceIntervalMs: options.rebalanceIntervalMs ?? 20_000,
+      persistOffsetIntervalMs: options.persistOffsetIntervalMs ?? 5000,
+      lockRenewIntervalMs: options.lockRenewIntervalMs ?? 20_000,
+      lockMaxLiveTimeMs: options.lockMaxLiveTimeMs ?? 30_000,
+      pullSuspendMs: options.pullSuspendMs ?? 15_000,
+      pullTimeoutMs: options.pullTimeoutMs ?? 30_000,
+      pullRetryDelayMs: options.pullRetryDelayMs ?? 1000,
+      retryLocallyDelayMs: options.retryLocallyDelayMs ?? 5000,
+      handoverTimeoutMs: options.handoverTimeoutMs ?? 10_000,
+    };
+    if (this.settings.concurrency < 1 || this.settings.pullBatchSize < 1) throw new ClientStateError('ILLEGAL_ARGUMENT', 'concurrency and pullBatchSize must be at least 1');
+    this.brokerZones = options.brokerZones ?? {};
+    this.offsetStore = this.clustering
+      ? new RemoteOffsetStore(this.instance, this.group)
+      : new LocalFileOffsetStore(options.offsetStoreDir ?? join(homedir(), '.tidemq_offsets'), this.instance.clientId, this.group);
+    this.rebalancer = new Rebalancer(this.instance, this.group, this.messageModel, strategyByName(options.allocateStrategy ?? 'AVERAGE'), (brokerName) =>
+      this.brokerZones[brokerName] ?? this.instance.zoneOfBroker(brokerName),
+    );
+    this.concurrent = new ConcurrentConsumeService(this, this.settings.concurrency, this.settings.retryLocallyDelayMs);
+    this.orderlyService = new OrderlyConsumeService(this, this.settings.suspendCurrentQueueTimeMs, this.settings.maxReconsumeTimes, Math.min(1000, this.settings.lockRenewIntervalMs));
+    this.instance.setHandler(RequestCode.NOTIFY_CONSUMER_IDS_CHANGED, () => {
+      this.rebalanceSoon();
+      return null;
+    });
+    this.instance.setHandler(RequestCode.RESET_CONSUMER_CLIENT_OFFSET, this.onResetOffset);
+    this.instance.setHandler(RequestCode.GET_CONSUMER_RUNNING_INFO, this.onRunningInfo);
+  }
+
+  get clientId(): string {
+    return this.instance.clientId;
+  }
+
+  get stopping(): boolean {
+    return this.isStopping;
+  }
+
+  /** Broadcasting: the file offsets are kept in. */
+  get offsetFile(): string | undefined {
+    return this.offsetStore instanceof LocalFileOffsetStore ? this.offsetStore.filePath : undefined;
+  }
+
+  /**
+   * Subscribes to `topic`: `expression` is a tag expression (`*`, `A || B`) or, with type SQL92, a
+   * SQL92 filter. May be called again (also while running) to change the expression.
+   */
+  subscribe(topic: string, expression = '*', type: ExpressionType = 'TAG'): this {
+    if (this.isStopping) throw new ClientStateError('CLIENT_CLOSED', 'the consumer is closed');
+    validateTopicName(topic);
+    const subscription = buildSubscription(topic, expression, type);
+    this.subscriptions.set(topic, subscription);
+    for (const state of this.states.values()) if (state.queue.topic === topic) state.subscription = subscription;
+    if (this.startPromise !== undefined) {
+      void this.instance.heartbeatAll().then(() => this.rebalanceSoon());
+    }
+    return this;
+  }
+
+  unsubscribe(topic: string): this {
+    this.subscriptions.delete(topic);
+    if (this.startPromise !== undefined) {
+      void this.instance.heartbeatAll().then(() => this.rebalanceSoon());
+    }
+    return this;
+  }
+
+  /** Starts consuming with `handler`; a handler that throws asks for a retry. Resolves once started. */
+  run(handler: MessageHandler, options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (this.channel !== undefined || this.handler !== undefined) throw new ClientStateError('ILLEGAL_ARGUMENT', 'a consumer runs one handler or one iterator');
+    this.handler = handler;
+    const signal = options.signal;
+    if (signal !== undefined) {
+      if (signal.aborted) return this.drain();
+      signal.addEventListener('abort', () => void this.drain().catch(() => undefined), { once: true });
+    }
+    return raceSignal(this.start(), signal, 'consumer start');
+  }
+
+  /**
+   * `for await (const message of consumer)`: a message counts as consumed once the loop asks for the
+   * next one or is left; leaving the loop closes the consumer.
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<ReceivedMessage> {
+    if (this.channel !== undefined || this.handler !== undefined) throw new ClientStateError('ILLEGAL_ARGUMENT', 'a consumer runs one handler or one iterator');
+    const channel = (this.channel = new MessageChannel());
+    const started = this.start();
+    const iterator: AsyncIterableIterator<ReceivedMessage> = {
+      next: async () => {
+        await started;
+        return channel.next();
+      },
+      return: async () => {
+        channel.finishCurrent();
+        await this.close();
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
+  }
+
+  /** The queues this consumer currently owns. */
+  assignment(): MessageQueue[] {
+    return [...this.states.values()].map((state) => state.queue);
+  }
+
+  /** Stops fetching, waits for running handlers, commits offsets, unlocks and unregisters. */
+  drain(options: { signal?: AbortSignal } = {}): Promise<void> {
+    return this.shutdown(true, options.signal);
+  }
+
+  /** Like drain, but does not wait for running handlers (their messages will be delivered again). */
+  close(): Promise<void> {
+    return this.shutdown(false, undefined);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** Starts without a handler (the iterator does this itself). */
+  start(): Promise<void> {
+    if (this.isStopping) return Promise.reject(new ClientStateError('CLIENT_CLOSED', 'the consumer is closed'));
+    this.startPromise ??= this.doStart();
+    return this.startPromise;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Start, rebalance
+
+  private async doStart(): Promise<void> {
+    if (this.subscriptions.size === 0) throw new ClientStateError('ILLEGAL_ARGUMENT', 'subscribe to at least one topic before starting');
+    if (this.clustering) this.subscriptions.set(retryTopicOf(this.group), buildSubscription(retryTopicOf(this.group), '*'));
+    await this.offsetStore.load();
+    this.instance.start({
+      topicsInUse: () => this.subscriptions.keys(),
+      heartbeat: () => this.heartbeatData(),
+      routeChanged: () => {
+        void this.instance.heartbeatAll().then(() => this.rebalanceSoon());
+      },
+      heartbeatToSlaves: true,
+    });
+    await Promise.all(
+      [...this.subscriptions.keys()].map((topic) =>
+        this.instance.route(topic).catch((error: unknown) => this.instance.reportBackgroundError(`route of ${topic}`, error)),
+      ),
+    );
+    await this.instance.heartbeatAll();
+    await this.rebalance();
+    this.stopTimers.push(every(this.settings.rebalanceIntervalMs, () => this.rebalanceSoon()));
+    this.stopTimers.push(every(this.settings.persistOffsetIntervalMs, () => void this.persistOffsets()));
+    if (this.orderly && this.clustering) this.stopTimers.push(every(this.settings.lockRenewIntervalMs, () => void this.lockAll()));
+  }
+
+  private heartbeatData(): HeartbeatData {
+    return {
+      clientID: this.clientId,
+      producerDataSet: [{ groupName: 'CLIENT_INNER_PRODUCER' }],
+      consumerDataSet: [
+        {
+          groupName: this.group,
+          consumeType: 'CONSUME_PASSIVELY',
+          messageModel: this.messageModel,
+          consumeFromWhere: this.settings.consumeFromWhere,
+          unitMode: false,
+          subscriptionDataSet: [...this.subscriptions.values()],
+        },
+      ],
+    };
+  }
+
+  /** Runs a rebalance now, or once more after the running one. */
+  private rebalanceSoon(): void {
+    if (this.isStopping || this.startPromise === undefined) return;
+    if (this.rebalancing !== undefined) {
+      this.rebalanceAgain = true;
+      return;
+    }
+    void this.rebalance();
+  }
+
+  private rebalance(): Promise<void> {
+    if (this.rebalancing !== undefined) {
+      this.rebalanceAgain = true;
+      return this.rebalancing;
+    }
+    this.rebalancing = (async () => {
+      do {
+        this.rebalanceAgain = false;
+        let lockMissed = false;
+        for (const topic of [...this.subscriptions.keys()]) {
+          if (this.isStopping) return;
+          try {
+            const desired = await this.rebalancer.allocate(topic);
+            if (desired !== undefined && !(await this.applyAllocation(topic, desired))) lockMissed = true;
+          } catch (error) {
+            this.instance.reportBackgroundError(`rebalance of ${topic}`, error);
+          }
+        }
+        // Drop queues of topics no longer subscribed.
+        for (const state of [...this.states.values()]) if (!this.subscriptions.has(state.queue.topic)) await this.releaseQueue(state);
+        // A queue whose previous owner still holds its lock is retried soon rather than in 20 s.
+        if (lockMissed && !this.isStopping && this.retryRebalanceTimer === undefined) {
+          this.retryRebalanceTimer = setTimeout(() => {
+            this.retryRebalanceTimer = undefined;
+            this.rebalanceSoon();
+          }, Math.min(1000, this.settings.rebalanceIntervalMs));
+          this.retryRebalanceTimer.unref();
+        }
+      } while (this.rebalanceAgain && !this.isStopping);
+    })().finally(() => {
+      this.rebalancing = undefined;
+    });
+    return this.rebalancing;
+  }
+
+  /** Applies one topic's allocation; false when a queue could not be locked yet. */
+  private async applyAllocation(topic: string, desired: readonly MessageQueue[]): Promise<boolean> {
+    const desiredKeys = new Set(desired.map(queueKey));
+    const removed = [...this.states.values()].filter((state) => state.queue.topic === topic && !desiredKeys.has(state.key));
+    await Promise.all(removed.map((state) => this.releaseQueue(state)));
+    const added: MessageQueue[] = [];
+    let allLocked = true;
+    for (const queue of desired) {
+      if (this.isStopping) break;
+      if (this.states.has(queueKey(queue))) continue;
+      const outcome = await this.acquireQueue(queue);
+      if (outcome === 'acquired') added.push(queue);
+      else if (outcome === 'locked-elsewhere') allLocked = false;
+    }
+    if ((added.length > 0 || removed.length > 0) && rebalanceChannel.hasSubscribers) {
+      rebalanceChannel.publish({ clientId: this.clientId, group: this.group, topic, added, removed: removed.map((state) => state.queue), owned: this.assignment().filter((queue) => queue.topic === topic) });
+    }
+    if (added.length > 0 || removed.length > 0) this.logger.info({ topic, added: added.length, removed: removed.length, owned: this.states.size }, 'rebalanced');
+    return allLocked;
+  }
+
+  private async acquireQueue(queue: MessageQueue): Promise<'acquired' | 'locked-elsewhere' | 'failed'> {
+    const subscription = this.subscriptions.get(queue.topic);
+    if (subscription === undefined) return 'failed';
+    let locked = false;
+    if (this.orderly && this.clustering) {
+      const address = this.instance.masterAddress(queue.brokerName);
+      if (address === undefined) return 'failed';
+      try {
+        locked = (await lockQueues(this.instance, address, this.group, [queue])).length > 0;
+      } catch (error) {
+        this.instance.reportBackgroundError(`lock of ${queue.topic}#${queue.queueId}`, error);
+        return 'failed';
+      }
+      if (!locked) return 'locked-elsewhere';
+    }
+    let offset: number;
+    try {
+      offset = await computeStartOffset(this.instance, this.offsetStore, queue, this.settings.consumeFromWhere, this.settings.consumeTimestampMs);
+    } catch (error) {
+      this.instance.reportBackgroundError(`start offset of ${queue.topic}#${queue.queueId}`, error);
+      return 'failed';
+    }
+    if (this.isStopping) return 'failed';
+    const state = new QueueState(queue, subscription, offset);
+    if (locked) {
+      state.locked = true;
+      state.lastLockMs = Date.now();
+    }
+    this.states.set(state.key, state);
+    state.pullLoop = this.pullLoop(state);
+    return 'acquired';
+  }
+
+  /** Stops a queue, lets its handlers finish, commits its offset and (orderly) unlocks it. */
+  private async releaseQueue(state: QueueState, unlock = true): Promise<void> {
+    if (this.states.get(state.key) === state) this.states.delete(state.key);
+    state.drop();
+    await state.pullLoop;
+    await Promise.race([Promise.all([state.idle(), state.orderlyLoop]), sleep(this.settings.handoverTimeoutMs)]);
+    try {
+      await this.offsetStore.persist([state.queue]);
+    } catch (error) {
+      this.instance.reportBackgroundError(`offset commit of ${state.queue.topic}#${state.queue.queueId}`, error);
+    }
+    state.released = true;
+    if (this.clustering) this.offsetStore.remove(state.queue);
+    if (unlock && this.orderly && this.clustering) {
+      const address = this.instance.masterAddress(state.queue.brokerName);
+      if (address !== undefined) {
+        await unlockQueues(this.instance, address, this.group, [state.queue]).catch((error: unknown) => this.instance.reportBackgroundError('unlock', error));
+      }
+    }
+  }
+
+  private async lockAll(): Promise<void> {
+    const byBroker = new Map<string, QueueState[]>();
+    for (const state of this.states.values()) {
+      const list = byBroker.get(state.queue.brokerName);
+      if (list === undefined) byBroker.set(state.queue.brokerName, [state]);
+      else list.push(state);
+    }
+    await Promise.all(
+      [...byBroker].map(async ([brokerName, states]) => {
+        const address = this.instance.masterAddress(brokerName);
+        if (address === undefined) return;
+        try {
+          const locked = new Set((await lockQueues(this.instance, address, this.group, states.map((state) => state.queue))).map(queueKey));
+          const nowMs = Date.now();
+          for (const state of states) {
+            state.locked = locked.has(state.key);
+            if (state.locked) state.lastLockMs = nowMs;
+            else this.logger.warn({ queue: state.queue }, 'queue lock lost; consumption of the queue pauses');
+          }
+        } catch (error) {
+          this.instance.reportBackgroundError(`lock renewal at ${brokerName}`, error);
+        }
+      }),
+    );
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Pulling
+
+  private flowControlled(state: QueueState): boolean {
+    const pq = state.pq;
+    if (pq.count > this.settings.pullThresholdForQueue || pq.bytes > this.settings.pullThresholdSizeForQueueBytes) return true;
+    return !this.orderly && pq.span > this.settings.consumeConcurrentlyMaxSpan;
+  }
+
+  private async pullLoop(state: QueueState): Promise<void> {
+    const queue = state.queue;
+    const signal = state.signal;
+    while (!state.dropped && !this.isStopping) {
+      if (this.flowControlled(state)) {
+        await sleep(FLOW_CONTROL_WAIT_MS, signal);
+        continue;
+      }
+      if (this.orderly && this.clustering && !this.lockValid(state)) {
+        await sleep(Math.min(1000, this.settings.lockRenewIntervalMs), signal);
+        continue;
+      }
+      const address = this.instance.readAddress(queue.brokerName);
+      if (address === undefined) {
+        await sleep(this.settings.pullRetryDelayMs, signal);
+        continue;
+      }
+      const startedMs = Date.now();
+      const offset = state.nextOffset;
+      let result;
+      try {
+        result = await pullMessages(this.instance, address, {
+          group: this.group,
+          queue,
+          offset,
+          maxMessages: this.settings.pullBatchSize,
+          subscription: state.subscription,
+          commitOffset: this.clustering ? this.offsetStore.readFromMemory(queue) : 0,
+          suspendMs: this.settings.pullSuspendMs,
+          timeoutMs: this.settings.pullTimeoutMs,
+          signal,
+        });
+      } catch (error) {
+        if (state.dropped || this.isStopping) return;
+        if (pullChannel.hasSubscribers) pullChannel.publish({ clientId: this.clientId, group: this.group, queue, offset, found: 0, durationMs: Date.now() - startedMs, error });
+        this.instance.reportBackgroundError(`pull of ${queue.topic}#${queue.queueId}@${queue.brokerName}`, error);
+        await sleep(this.settings.pullRetryDelayMs, signal);
+        continue;
+      }
+      if (state.dropped) return;
+      if (pullChannel.hasSubscribers) {
+        pullChannel.publish({ clientId: this.clientId, group: this.group, queue, offset, found: result.messages.length, nextOffset: result.nextBeginOffset, durationMs: Date.now() - startedMs });
+      }
+      switch (result.status) {
+        case PullStatus.FOUND: {
+          state.nextOffset = result.nextBeginOffset;
+          const subscription = state.subscription;
+          const messages = subscription.tagsSet.length === 0 ? result.messages : result.messages.filter((message) => tagMatches(subscription, message.tags));
+          const entries = state.pq.put(messages);
+          if (entries.length === 0) this.correctTagsOffset(state);
+          else if (this.orderly) this.orderlyService.submit(state);
+          else this.concurrent.submit(state, entries);
+          break;
+        }
+        case PullStatus.NO_NEW_MSG:
+        case PullStatus.NO_MATCHED_MSG:
+          state.nextOffset = result.nextBeginOffset;
+          this.correctTagsOffset(state);
+          break;
+        case PullStatus.OFFSET_ILLEGAL:
+          this.logger.warn({ queue, offset, nextBeginOffset: result.nextBeginOffset }, 'pull offset out of range; moving to the broker’s offset');
+          state.nextOffset = result.nextBeginOffset;
+          state.pq.clear();
+          this.offsetStore.update(queue, result.nextBeginOffset, false);
+          void this.offsetStore.persist([queue]).catch((error: unknown) => this.instance.reportBackgroundError('offset commit', error));
+          break;
+      }
+    }
+  }
+
+  /** Nothing cached: the committed offset may follow the pull offset past filtered-out messages. */
+  private correctTagsOffset(state: QueueState): void {
+    if (state.pq.count === 0 && !state.dropped) this.offsetStore.update(state.queue, state.nextOffset, true);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // ConsumeHost
+
+  async invoke(message: ReceivedMessage, state: QueueState): Promise<ConsumeOutcome> {
+    state.handlerStarted();
+    this.runningHandlers++;
+    const startedMs = Date.now();
+    let outcome: ConsumeOutcome;
+    let failure: unknown;
+    try {
+      if (this.channel !== undefined) outcome = await this.channel.offer(message);
+      else if (this.handler !== undefined) {
+        await this.handler(message);
+        outcome = ConsumeOutcome.SUCCESS;
+      } else outcome = ConsumeOutcome.ABANDONED;
+    } catch (error) {
+      failure = error;
+      outcome = ConsumeOutcome.RETRY;
+      this.logger.warn({ err: error, msgId: message.msgId, topic: message.topic, reconsumeTimes: message.reconsumeTimes }, 'message handler failed; the message will be retried');
+    } finally {
+      this.runningHandlers--;
+      state.handlerFinished();
+    }
+    if (consumeChannel.hasSubscribers && outcome !== ConsumeOutcome.ABANDONED) {
+      consumeChannel.publish({
+        clientId: this.clientId,
+        group: this.group,
+        topic: message.topic,
+        queue: state.queue,
+        msgId: message.msgId,
+        reconsumeTimes: message.reconsumeTimes,
+        durationMs: Date.now() - startedMs,
+        ok: outcome === ConsumeOutcome.SUCCESS,
+        error: failure,
+      });
+    }
+    return outcome;
+  }
+
+  consumed(state: QueueState, entries: readonly QueueEntry[]): void {
+    const offset = state.pq.finish(entries);
+    // A queue handed over (or reset) has had its final commit; later progress must not move it.
+    if (offset >= 0 && !state.released) this.offsetStore.update(state.queue, offset, true);
+  }
+
+  async sendBack(message: ReceivedMessage, state: QueueState, delayLevel: number): Promise<boolean> {
+    const address = this.instance.masterAddress(state.queue.brokerName);
+    if (address === undefined) return false;
+    try {
+      await sendMessageBack(this.instance, address, this.group, message, delayLevel, this.settings.maxReconsumeTimes);
+      return true;
+    } catch (error) {
+      this.logger.warn({ err: error, msgId: message.msgId }, 'CONSUMER_SEND_MSG_BACK failed; re-sending to the retry topic');
+    }
+    try {
+      await this.sendToRetryTopic(message, address, delayLevel);
+      return true;
+    } catch (error) {
+      this.logger.warn({ err: error, msgId: message.msgId }, 'sending to the retry topic failed; retrying locally');
+      return false;
+    }
+  }
+
+  lockValid(state: QueueState): boolean {
+    return state.locked && Date.now() - state.lastLockMs < this.settings.lockMaxLiveTimeMs;
+  }
+
+  async lockQueue(state: QueueState): Promise<boolean> {
+    const address = this.instance.masterAddress(state.queue.brokerName);
+    if (address === undefined || state.dropped) return false;
+    try {
+      const locked = (await lockQueues(this.instance, address, this.group, [state.queue])).length > 0;
+      state.locked = locked;
+      if (locked) state.lastLockMs = Date.now();
+      return locked;
+    } catch (error) {
+      this.instance.reportBackgroundError('queue lock', error);
+      return false;
+    }
+  }
+
+  /** Java's fallback after a failed send-back: the client itself stores the retry copy. */
+  private async sendToRetryTopic(message: ReceivedMessage, address: string, delayLevel: number): Promise<void> {
+    const properties = decodeProperties(message.rawProperties);
+    if (!properties.has(MessageProperty.RETRY_TOPIC)) properties.set(MessageProperty.RETRY_TOPIC, message.topic);
+    if (!properties.get(MessageProperty.ORIGIN_MESSAGE_ID)) properties.set(MessageProperty.ORIGIN_MESSAGE_ID, message.msgId);
+    properties.delete(MessageProperty.TRAN_MSG);
+    const reconsumeTimes = message.reconsumeTimes + 1;
+    properties.set(MessageProperty.RECONSUME_TIME, String(reconsumeTimes));
+    const max = this.settings.maxReconsumeTimes;
+    if (Number.isFinite(max)) properties.set(MessageProperty.MAX_RECONSUME_TIMES, String(max));
+    properties.set(MessageProperty.DELAY, String(delayLevel > 0 ? delayLevel : 3 + message.reconsumeTimes));
+    const request = createSendRequest(
+      {
+        producerGroup: 'CLIENT_INNER_PRODUCER',
+        topic: retryTopicOf(this.group),
+        queueId: 0,
+        sysFlag: 0,
+        bornTimestamp: message.bornTimestamp,
+        flag: message.flag,
+        properties: encodeProperties(properties),
+        brokerName: message.queue.brokerName,
+        defaultTopicQueueNums: 1,
+        // delayLevel −1 (DLQ) is asked for by claiming more retries than allowed.
+        reconsumeTimes: delayLevel < 0 && Number.isFinite(max) ? max + 1 : reconsumeTimes,
+        maxReconsumeTimes: Number.isFinite(max) ? max : undefined,
+        batch: false,
+      },
+      message.body,
+    );
+    await this.instance.invokeOk(address, request, `retry send of ${message.msgId}`);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Offsets and shutdown
+
+  private async persistOffsets(): Promise<void> {
+    const queues = [...this.states.values()].map((state) => state.queue);
+    if (queues.length === 0) return;
+    try {
+      await this.offsetStore.persist(queues);
+    } catch (error) {
+      this.instance.reportBackgroundError('offset commit', error);
+    }
+  }
+
+  private shutdown(waitForHandlers: boolean, signal: AbortSignal | undefined): Promise<void> {
+    this.shutdownPromise ??= this.doShutdown(waitForHandlers, signal);
+    return this.shutdownPromise;
+  }
+
+  private async doShutdown(waitForHandlers: boolean, signal: AbortSignal | undefined): Promise<void> {
+    this.isStopping = true;
+    for (const stop of this.stopTimers) stop();
+    this.stopTimers = [];
+    if (this.retryRebalanceTimer !== undefined) clearTimeout(this.retryRebalanceTimer);
+    await this.startPromise?.catch(() => undefined);
+    await this.rebalancing?.catch(() => undefined);
+    const states = [...this.states.values()];
+    for (const state of states) state.drop();
+    this.concurrent.stop();
+    this.channel?.close();
+    await Promise.all(states.map((state) => state.pullLoop));
+    if (waitForHandlers) {
+      const idle = Promise.all(states.map((state) => Promise.all([state.idle(), state.orderlyLoop])));
+      await (signal === undefined ? idle : Promise.race([idle, whenAborted(signal)]));
+    }
+    if (this.startPromise !== undefined) {
+      try {
+        await this.offsetStore.persist(states.map((state) => state.queue));
+      } catch (error) {
+        this.logger.warn({ err: error }, 'final offset commit failed');
+      }
+      for (const state of states) state.released = true;
+      if (this.orderly && this.clustering) await this.unlockAll(states);
+      await this.instance.unregister({ consumerGroup: this.group });
+    }
+    this.states.clear();
+    await this.instance.close();
+  }
+
+  private async unlockAll(states: readonly QueueState[]): Promise<void> {
+    const byBroker = new Map<string, MessageQueue[]>();
+    for (const state of states) {
+      const list = byBroker.get(state.queue.brokerName) ?? [];
+      list.push(state.queue);
+      byBroker.set(state.queue.brokerName, list);
+    }
+    await Promise.all(
+      [...byBroker].map(async ([brokerName, queues]) => {
+        const address = this.instance.masterAddress(brokerName);
+        if (address !== undefined) await unlockQueues(this.instance, address, this.group, queues).catch(() => undefined);
+      }),
+    );
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Requests from brokers
+
+  /** RESET_CONSUMER_CLIENT_OFFSET (220): body ResetOffsetBody `{offsetTable:{MessageQueue: offset}}`. */
+  private readonly onResetOffset: RequestHandler = async (request) => {
+    const topic = request.extFields?.topic;
+    const targets: { queue: MessageQueue; offset: number }[] = [];
+    try {
+      const parsed = request.body === undefined ? undefined : parseFastJson(request.body);
+      const table = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) && !(parsed instanceof Map) ? parsed.offsetTable : undefined;
+      for (const [key, value] of tableEntries(table)) {
+        const queue = queueFromJson(typeof key === 'string' ? safeJson(key) : key);
+        const offset = Number(value);
+        if (queue !== undefined && Number.isSafeInteger(offset) && (topic === undefined || queue.topic === topic)) targets.push({ queue, offset });
+      }
+    } catch (error) {
+      this.logger.warn({ err: error }, 'undecodable RESET_CONSUMER_CLIENT_OFFSET body');
+      return createResponse(request, ResponseCode.SYSTEM_ERROR, 'undecodable offset table');
+    }
+    await this.resetOffsets(targets);
+    return createResponse(request, ResponseCode.SUCCESS);
+  };
+
+  /** Moves owned queues (and the stored offsets of the others) to new offsets. */
+  private async resetOffsets(targets: readonly { queue: MessageQueue; offset: number }[]): Promise<void> {
+    this.logger.info({ queues: targets.length }, 'offsets reset by the broker');
+    for (const { queue, offset } of targets) {
+      const state = this.states.get(queueKey(queue));
+      this.offsetStore.update(queue, offset, false);
+      if (state === undefined) continue;
+      this.states.delete(state.key);
+      state.drop();
+      state.released = true;
+      await state.pullLoop;
+      await Promise.race([Promise.all([state.idle(), state.orderlyLoop]), sleep(this.settings.handoverTimeoutMs)]);
+      this.offsetStore.update(queue, offset, false);
+      if (this.isStopping) return;
+      const fresh = new QueueState(queue, state.subscription, offset);
+      fresh.locked = state.locked;
+      fresh.lastLockMs = state.lastLockMs;
+      this.states.set(fresh.key, fresh);
+      fresh.pullLoop = this.pullLoop(fresh);
+    }
+    await this.offsetStore.persist(targets.map((target) => target.queue)).catch((error: unknown) => this.instance.reportBackgroundError('offset commit after reset', error));
+  }
+
+  /** GET_CONSUMER_RUNNING_INFO (307): what the dashboard shows about this client. */
+  private readonly onRunningInfo: RequestHandler = (request: RemotingCommand) => {
+    const mqTable = new Map<FastJsonValue, FastJsonValue>();
+    for (const state of this.states.values()) {
+      mqTable.set(queueToJson(state.queue), {
+        commitOffset: this.offsetStore.readFromMemory(state.queue),
+        cachedMsgCount: state.pq.count,
+        cachedMsgSizeInMiB: Math.floor(state.pq.bytes / (1024 * 1024)),
+        locked: state.locked,
+        droped: state.dropped,
+      });
+    }
+    const info = {
+      properties: {
+        consumerGroup: this.group,
+        messageModel: this.messageModel,
+        consumeType: 'CONSUME_PASSIVELY',
+        consumeOrderly: String(this.orderly),
+        clientId: this.clientId,
+        PROP_CONSUME_TYPE: 'CONSUME_PASSIVELY',
+        PROP_CONSUMEORDERLY: String(this.orderly),
+        PROP_CLIENT_VERSION: 'TideMQ',
+        PROP_THREADPOOL_CORE_SIZE: String(this.settings.concurrency),
+        PROP_CONSUMER_START_TIMESTAMP: String(Date.now()),
+      },
+      subscriptionSet: [...this.subscriptions.values()],
+      mqTable,
+      statusTable: {},
+    };
+    return createResponse(request, ResponseCode.SUCCESS, undefined, undefined, Buffer.from(toRunningInfoJson(info), 'utf8'));
+  };
+}
+
+function tableEntries(table: FastJsonValue | undefined): [FastJsonValue, FastJsonValue][] {
+  if (table instanceof Map) return [...table.entries()];
+  if (table !== null && typeof table === 'object' && !Array.isArray(table)) return Object.entries(table);
+  return [];
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function toRunningInfoJson(info: { mqTable: Map<FastJsonValue, FastJsonValue> } & Record<string, unknown>): string {
+  // MessageQueue-keyed maps need fastjson's object-key form; the rest is plain JSON.
+  const mq = [...info.mqTable].map(([key, value]) => `${JSON.stringify(key)}:${JSON.stringify(value)}`).join(',');
+  const { mqTable: _mqTable, ...rest } = info;
+  const plain = JSON.stringify(rest);
+  return `${plain.slice(0, -1)},"mqTable":{${mq}}}`;
+}

@@ -1,0 +1,545 @@
+/**
+ * The commit log: every record of every topic, end to end, in `<root>/commitlog/`.
+ *
+ * Files ("segments") are `segmentSizeBytes` long (RocketMQ `mappedFileSizeCommitLog`) and named by the
+ * physical offset of their first byte in 20 zero-padded digits; segment N starts at N × segment size.
+ * A segment is created at full length (sparse, or pre-written with zeros when warming is on), so
+ * unwritten space reads as zeros and recovery treats a zero TOTALSIZE + MAGIC as the end of data.
+ *
+ * Records use the layout of `src/protocol/message-record.ts`. A record never spans two segments: when
+ * `size + 8` bytes do not fit in the rest of the segment, an 8-byte BLANK marker is written instead
+ * (TOTALSIZE = the bytes left in the segment, MAGIC = 0xCBD43194) and the record goes to the start of
+ * the next segment. So a segment always ends with a BLANK marker or with unwritten zeros.
+ *
+ * Write path: `append` encodes the record straight into one reused in-memory write buffer; the
+ * buffer goes to the active segment with one positional write per batch (`writeOut`, called on the
+ * next turn of the event loop, when the buffer is full, and before a flush). Until then reads are
+ * served from the buffer. Durability (fdatasync) is driven by `group-commit.ts`.
+ *
+ * Torn tail: after a crash the tail may hold a partial record, garbage or records whose pages never
+ * reached the disk. Recovery (`recovery.ts`) scans from the checkpoint with magic, size, PHYSICALOFFSET
+ * and CRC checks, and `resetEnd` cuts the segment past the last good record and deletes later segments.
+ */
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { TideError } from '../common/errors.js';
+import { assert } from '../common/assert.js';
+import {
+  BLANK_MAGIC,
+  BLANK_MARKER_BYTES,
+  MAGIC_V1,
+  MAGIC_V2,
+  RecordField,
+  SysFlag,
+  bodyCrc,
+  readInt64,
+  writeRecord,
+  type PreparedRecord,
+} from '../protocol/message-record.js';
+import { fsyncDirectorySync } from './durable-fs.js';
+import type { FileIo } from './file-io.js';
+import { listOffsetFiles, offsetFileName } from './file-names.js';
+import type { StoreLogger } from './store-logger.js';
+
+/** Smallest valid record: the fixed fields with empty body, one-byte topic and no properties. */
+const MIN_RECORD_BYTES = 80;
+/** Enough bytes to reach STORETIMESTAMP with an IPv6 born host. */
+const STORE_TIMESTAMP_PREFIX_BYTES = 96;
+/** Batches are written out once they pass this size, so one write stays a sensible size. */
+const WRITE_THRESHOLD_BYTES = 1024 * 1024;
+/** Zeros written per turn of the event loop while warming a segment. */
+const WARM_CHUNK_BYTES = 1024 * 1024;
+
+export interface CommitLogOptions {
+  directory: string;
+  segmentSizeBytes: number;
+  /** Largest body accepted; sizes the write buffer so that any record fits. */
+  maxMessageSizeBytes: number;
+  warmSegments: boolean;
+  fileIo: FileIo;
+  logger: StoreLogger;
+  /** Told once, when a write or fdatasync fails; the log refuses appends from then on. */
+  onWriteFailed(error: TideError): void;
+}
+
+export interface Segment {
+  readonly startOffset: number;
+  readonly path: string;
+  fd: number;
+  /** Bytes pre-written with zeros so far (warming); the segment size once warm. */
+  warmedBytes: number;
+}
+
+export class CommitLog {
+  readonly directory: string;
+  readonly segmentSizeBytes: number;
+  /** Segments in offset order, contiguous; the last one is the active segment. */
+  private segments: Segment[] = [];
+  /** A segment created ahead of need (and warmed when enabled), not yet part of the log. */
+  private preparedSegment: Segment | null = null;
+  private preparingScheduled = false;
+
+  /** End of the newest record (buffered records included): the next record's physical offset. */
+  maxOffset = 0;
+  /** Everything below this offset has been handed to the kernel. The buffer starts here. */
+  writtenOffset = 0;
+  /** Everything below this offset is durable (maintained by the group commit). */
+  flushedOffset = 0;
+  /** Store time of the newest appended, written and flushed record (for the checkpoint). */
+  lastStoreTimestamp = 0;
+  writtenStoreTimestamp = 0;
+  flushedStoreTimestamp = 0;
+
+  failure: TideError | null = null;
+
+  private readonly buffer: Buffer;
+  private bufferUsedBytes = 0;
+  private readonly headerScratch = Buffer.alloc(STORE_TIMESTAMP_PREFIX_BYTES);
+  private syncsInFlight = 0;
+  /** Descriptors of deleted segments, closed once no fdatasync can still be using them. */
+  private descriptorsToClose: number[] = [];
+  private closed = false;
+
+  private constructor(private readonly options: CommitLogOptions) {
+    this.directory = options.directory;
+    this.segmentSizeBytes = options.segmentSizeBytes;
+    // Any record that fits a segment fits the buffer; 64 KiB covers topic, properties and headers.
+    const capacity = Math.min(options.segmentSizeBytes, Math.max(4 * 1024 * 1024, options.maxMessageSizeBytes + 64 * 1024));
+    this.buffer = Buffer.allocUnsafeSlow(capacity);
+  }
+
+  /** Opens the segments on disk; `resetEnd` must follow (after recovery found the end). */
+  static open(options: CommitLogOptions): CommitLog {
+    assert(Number.isSafeInteger(options.segmentSizeBytes) && options.segmentSizeBytes >= 4096, 'segment size must be at least 4 KiB');
+    mkdirSync(options.directory, { recursive: true });
+    const log = new CommitLog(options);
+    for (const file of listOffsetFiles(options.directory)) {
+      if (file.offset % options.segmentSizeBytes !== 0) {
+        log.closeAll();
+        throw new TideError('STORE_CORRUPT', `commit-log segment ${file.name} is not aligned to mappedFileSizeCommitLog ${options.segmentSizeBytes}; was the segment size changed?`);
+      }
+      const path = join(options.directory, file.name);
+      log.segments.push({ startOffset: file.offset, path, fd: openSync(path, 'r+'), warmedBytes: 0 });
+    }
+    return log;
+  }
+
+  /**
+   * Segments must be contiguous; after a hole (files removed by hand, strays copied in) only the
+   * run holding `keepOffset` (the checkpoint, or the newest segment) is kept and the other segment
+   * files are deleted, with an error logged.
+   */
+  dropDiscontiguousSegments(keepOffset: number): void {
+    const runs: Segment[][] = [];
+    for (const segment of this.segments) {
+      const run = runs[runs.length - 1];
+      const previous = run?.[run.length - 1];
+      if (run !== undefined && previous !== undefined && segment.startOffset === previous.startOffset + this.segmentSizeBytes) run.push(segment);
+      else runs.push([segment]);
+    }
+    if (runs.length <= 1) return;
+    const kept =
+      runs.find((run) => keepOffset >= run[0]!.startOffset && keepOffset <= run[run.length - 1]!.startOffset + this.segmentSizeBytes) ??
+      runs[runs.length - 1]!;
+    for (const run of runs) {
+      if (run === kept) continue;
+      for (const segment of run) {
+        this.options.logger.error({ segment: segment.path }, 'commit-log segment outside the contiguous log; deleting it');
+        closeSync(segment.fd);
+        unlinkSync(segment.path);
+      }
+    }
+    this.segments = kept;
+    fsyncDirectorySync(this.directory);
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  /** Smallest physical offset still stored. */
+  get minOffset(): number {
+    const first = this.segments[0];
+    return first === undefined ? this.maxOffset : first.startOffset;
+  }
+
+  /** The segment holding `physicalOffset`, or null. */
+  segmentContaining(physicalOffset: number): Segment | null {
+    const first = this.segments[0];
+    if (first === undefined || physicalOffset < first.startOffset) return null;
+    const index = Math.floor((physicalOffset - first.startOffset) / this.segmentSizeBytes);
+    return this.segments[index] ?? null;
+  }
+
+  /** Start offsets of all segments, oldest first. */
+  segmentStartOffsets(): number[] {
+    return this.segments.map((segment) => segment.startOffset);
+  }
+
+  /**
+   * Sets the end of the log after recovery. Segments past the one holding `endOffset` are deleted;
+   * with `cutTail` the active segment's bytes past `endOffset` are dropped (torn tail) and it is
+   * extended back to full length with zeros.
+   */
+  resetEnd(endOffset: number, cutTail: boolean): void {
+    const activeStart = endOffset - (endOffset % this.segmentSizeBytes);
+    let removed = false;
+    while (this.segments.length > 0 && this.segments[this.segments.length - 1]!.startOffset > activeStart) {
+      const segment = this.segments.pop()!;
+      closeSync(segment.fd);
+      unlinkSync(segment.path);
+      removed = true;
+    }
+    if (removed) fsyncDirectorySync(this.directory);
+    const last = this.segments[this.segments.length - 1];
+    if (last === undefined || last.startOffset !== activeStart) {
+      // No segments (new store), or the end sits at the start of a segment not yet created.
+      this.segments.push(this.createSegment(activeStart, this.options.warmSegments));
+    } else if (cutTail) {
+      const relative = endOffset - activeStart;
+      const length = fstatSync(last.fd).size;
+      if (length > relative) {
+        ftruncateSync(last.fd, relative);
+        ftruncateSync(last.fd, this.segmentSizeBytes);
+        fsyncSync(last.fd);
+      }
+    }
+    this.maxOffset = endOffset;
+    this.writtenOffset = endOffset;
+    this.flushedOffset = endOffset;
+    this.bufferUsedBytes = 0;
+    this.schedulePrepareNext();
+  }
+
+  /**
+   * Appends a prepared record and returns its physical offset. The caller checked that the record
+   * fits a segment. Synchronous; the bytes land in the write buffer.
+   */
+  append(prepared: PreparedRecord, queueOffset: number, storeTimestamp: number): number {
+    if (this.failure !== null) throw this.failure;
+    const size = prepared.size;
+    const active = this.segments[this.segments.length - 1]!;
+    if (this.maxOffset - active.startOffset + size + BLANK_MARKER_BYTES > this.segmentSizeBytes) this.rollOver();
+    if (this.bufferUsedBytes + size > this.buffer.length) this.writeOut();
+    const physicalOffset = this.maxOffset;
+    writeRecord(prepared, this.buffer, this.bufferUsedBytes, queueOffset, physicalOffset, storeTimestamp);
+    this.bufferUsedBytes += size;
+    this.maxOffset += size;
+    this.lastStoreTimestamp = storeTimestamp;
+    if (this.bufferUsedBytes >= WRITE_THRESHOLD_BYTES) this.writeOut();
+    return physicalOffset;
+  }
+
+  /** Ends the active segment with a BLANK marker and makes the next segment active. */
+  private rollOver(): void {
+    const active = this.segments[this.segments.length - 1]!;
+    const nextStart = active.startOffset + this.segmentSizeBytes;
+    if (this.bufferUsedBytes + BLANK_MARKER_BYTES > this.buffer.length) this.writeOut();
+    this.buffer.writeInt32BE(nextStart - this.maxOffset, this.bufferUsedBytes);
+    this.buffer.writeInt32BE(BLANK_MAGIC, this.bufferUsedBytes + 4);
+    this.bufferUsedBytes += BLANK_MARKER_BYTES;
+    this.writeOut();
+    // The marker stands for the whole rest of the segment, though only its 8 bytes were written.
+    this.maxOffset = nextStart;
+    this.writtenOffset = nextStart;
+    let next = this.preparedSegment;
+    this.preparedSegment = null;
+    if (next === null || next.startOffset !== nextStart) {
+      if (next !== null) this.discardSegment(next);
+      next = this.createSegment(nextStart, false);
+    }
+    this.segments.push(next);
+    this.schedulePrepareNext();
+  }
+
+  /**
+   * fdatasyncs (synchronously; used at open) the segments holding [fromOffset, toOffset): bytes
+   * recovery found in the page cache are not necessarily on disk yet.
+   */
+  syncRangeSync(fromOffset: number, toOffset: number): void {
+    for (const segment of this.segments) {
+      if (segment.startOffset + this.segmentSizeBytes > fromOffset && segment.startOffset < toOffset) fdatasyncSync(segment.fd);
+    }
+  }
+
+  /** Hands the buffered records to the kernel with one write. Throws STORE_WRITE_FAILED on failure. */
+  writeOut(): void {
+    // After closeAll nothing reaches the files: a simulated crash must lose the buffer.
+    if (this.bufferUsedBytes === 0 || this.closed) return;
+    if (this.failure !== null) throw this.failure;
+    const active = this.segments[this.segments.length - 1]!;
+    try {
+      this.options.fileIo.write(active.fd, this.buffer, 0, this.bufferUsedBytes, this.writtenOffset - active.startOffset);
+    } catch (error) {
+      throw this.fail(error);
+    }
+    this.writtenOffset += this.bufferUsedBytes;
+    this.writtenStoreTimestamp = this.lastStoreTimestamp;
+    this.bufferUsedBytes = 0;
+  }
+
+  /**
+   * Starts an fdatasync of every segment holding bytes in [flushedOffset, writtenOffset). The
+   * callback gets the offset the sync covers (the written offset when it started).
+   */
+  syncWritten(callback: (error: Error | null, syncedOffset: number, syncedStoreTimestamp: number) => void): void {
+    const target = this.writtenOffset;
+    const timestamp = this.writtenStoreTimestamp;
+    const descriptors: number[] = [];
+    for (let index = this.segments.length - 1; index >= 0; index--) {
+      const segment = this.segments[index]!;
+      if (segment.startOffset >= target) continue;
+      if (segment.startOffset + this.segmentSizeBytes <= this.flushedOffset) break;
+      descriptors.push(segment.fd);
+    }
+    if (descriptors.length === 0) {
+      queueMicrotask(() => callback(null, target, timestamp));
+      return;
+    }
+    let outstanding = descriptors.length;
+    let firstError: Error | null = null;
+    this.syncsInFlight++;
+    const done = (error: Error | null): void => {
+      if (error !== null && firstError === null) firstError = error;
+      if (--outstanding > 0) return;
+      this.syncsInFlight--;
+      this.closeDeferredDescriptors();
+      callback(firstError, target, timestamp);
+    };
+    for (const fd of descriptors) this.options.fileIo.fdatasync(fd, done);
+  }
+
+  /** Puts the log in the failed state (once) and returns the error appends will throw. */
+  fail(cause: unknown): TideError {
+    if (this.failure !== null) return this.failure;
+    const message = cause instanceof Error ? cause.message : String(cause);
+    this.failure = new TideError('STORE_WRITE_FAILED', `commit-log write or fdatasync failed: ${message}`, { cause });
+    this.options.onWriteFailed(this.failure);
+    return this.failure;
+  }
+
+  /**
+   * The record at `physicalOffset`, as a copy, verified (magic, size, PHYSICALOFFSET, body CRC).
+   * Returns null when no record starts there (outside the log, a BLANK marker, no record magic);
+   * throws STORE_CORRUPT when a record starts there but fails its checks.
+   */
+  readRecord(physicalOffset: number): Buffer | null {
+    if (!Number.isSafeInteger(physicalOffset) || physicalOffset < this.minOffset || physicalOffset + 8 > this.maxOffset) return null;
+    if (physicalOffset >= this.writtenOffset) {
+      const position = physicalOffset - this.writtenOffset;
+      const magic = this.buffer.readInt32BE(position + 4);
+      if (magic !== MAGIC_V1 && magic !== MAGIC_V2) return null;
+      const size = this.buffer.readInt32BE(position);
+      if (size < MIN_RECORD_BYTES || position + size > this.bufferUsedBytes) return null;
+      return Buffer.from(this.buffer.subarray(position, position + size));
+    }
+    const segment = this.segmentContaining(physicalOffset);
+    if (segment === null) return null;
+    const header = this.headerScratch;
+    const got = readSync(segment.fd, header, 0, 8, physicalOffset - segment.startOffset);
+    if (got < 8) return null;
+    const magic = header.readInt32BE(4);
+    if (magic !== MAGIC_V1 && magic !== MAGIC_V2) return null;
+    return this.readVerified(segment, physicalOffset, header.readInt32BE(0));
+  }
+
+  /**
+   * The record at `physicalOffset` whose consume-queue entry says it is `size` bytes, verified.
+   * Null when the offset is no longer (or not yet) in the log; throws STORE_CORRUPT on a bad record.
+   */
+  readRecordOfSize(physicalOffset: number, size: number): Buffer | null {
+    if (physicalOffset < this.minOffset || physicalOffset + size > this.maxOffset) return null;
+    if (physicalOffset >= this.writtenOffset) {
+      const position = physicalOffset - this.writtenOffset;
+      return Buffer.from(this.buffer.subarray(position, position + size));
+    }
+    const segment = this.segmentContaining(physicalOffset);
+    if (segment === null) return null;
+    return this.readVerified(segment, physicalOffset, size);
+  }
+
+  private readVerified(segment: Segment, physicalOffset: number, size: number): Buffer {
+    const relative = physicalOffset - segment.startOffset;
+    if (size < MIN_RECORD_BYTES || relative + size > this.segmentSizeBytes) {
+      throw new TideError('STORE_CORRUPT', `record at physical offset ${physicalOffset} has impossible size ${size}`);
+    }
+    const record = Buffer.allocUnsafe(size);
+    const got = readSync(segment.fd, record, 0, size, relative);
+    const problem = got < size ? 'short read' : verifyRecord(record, physicalOffset);
+    if (problem !== null) {
+      throw new TideError('STORE_CORRUPT', `record at physical offset ${physicalOffset} is corrupt: ${problem}`);
+    }
+    return record;
+  }
+
+  /** STORETIMESTAMP of the record at `physicalOffset`, or -1 when it cannot be read. */
+  readStoreTimestamp(physicalOffset: number, size: number): number {
+    const length = Math.min(size, STORE_TIMESTAMP_PREFIX_BYTES);
+    if (size < MIN_RECORD_BYTES || physicalOffset < this.minOffset || physicalOffset + size > this.maxOffset) return -1;
+    let source: Buffer;
+    let position: number;
+    if (physicalOffset >= this.writtenOffset) {
+      source = this.buffer;
+      position = physicalOffset - this.writtenOffset;
+    } else {
+      const segment = this.segmentContaining(physicalOffset);
+      if (segment === null) return -1;
+      if (readSync(segment.fd, this.headerScratch, 0, length, physicalOffset - segment.startOffset) < length) return -1;
+      source = this.headerScratch;
+      position = 0;
+    }
+    const magic = source.readInt32BE(position + 4);
+    if (magic !== MAGIC_V1 && magic !== MAGIC_V2) return -1;
+    const bornHostBytes = (source.readInt32BE(position + RecordField.SYS_FLAG) & SysFlag.BORNHOST_V6 ? 16 : 4) + 4;
+    return readInt64(source, position + RecordField.BORN_HOST + bornHostBytes);
+  }
+
+  /** Segments retention may delete (all but the active one), oldest first. */
+  deletableSegments(): readonly Segment[] {
+    return this.segments.slice(0, -1);
+  }
+
+  /** Deletes the oldest segment, which must not be the active one. */
+  deleteOldestSegment(): void {
+    assert(this.segments.length > 1, 'the active segment is never deleted');
+    const segment = this.segments.shift()!;
+    unlinkSync(segment.path);
+    this.deferClose(segment.fd);
+    fsyncDirectorySync(this.directory);
+  }
+
+  private createSegment(startOffset: number, warmNow: boolean): Segment {
+    const path = join(this.directory, offsetFileName(startOffset));
+    const fd = openSync(path, 'w+');
+    ftruncateSync(fd, this.segmentSizeBytes);
+    const segment: Segment = { startOffset, path, fd, warmedBytes: 0 };
+    if (warmNow) {
+      while (segment.warmedBytes < this.segmentSizeBytes) this.warmChunk(segment);
+      fsyncSync(fd);
+    }
+    // The new directory entry must be durable before records in it are reported durable.
+    fsyncDirectorySync(this.directory);
+    return segment;
+  }
+
+  /** Creates (and warms) the segment after the active one in the background, ahead of need. */
+  private schedulePrepareNext(): void {
+    if (this.preparingScheduled || this.closed) return;
+    this.preparingScheduled = true;
+    setImmediate(() => {
+      this.preparingScheduled = false;
+      if (this.closed || this.failure !== null) return;
+      const active = this.segments[this.segments.length - 1];
+      if (active === undefined) return;
+      const nextStart = active.startOffset + this.segmentSizeBytes;
+      if (this.preparedSegment !== null && this.preparedSegment.startOffset === nextStart) return;
+      if (this.preparedSegment !== null) this.discardSegment(this.preparedSegment);
+      try {
+        this.preparedSegment = this.createSegment(nextStart, false);
+      } catch (error) {
+        this.options.logger.warn({ err: error }, 'could not pre-create the next commit-log segment');
+        return;
+      }
+      if (this.options.warmSegments) this.warmInBackground(this.preparedSegment);
+    }).unref();
+  }
+
+  /**
+   * Pre-writes zeros into a prepared segment, one chunk per turn of the event loop so appends keep
+   * flowing, then fdatasyncs it so the blocks are allocated before records overwrite them.
+   */
+  private warmInBackground(segment: Segment): void {
+    const step = (): void => {
+      if (this.closed || this.preparedSegment !== segment) return; // activated or discarded: stop
+      try {
+        this.warmChunk(segment);
+      } catch (error) {
+        this.options.logger.warn({ err: error }, 'warming a commit-log segment failed');
+        return;
+      }
+      if (segment.warmedBytes < this.segmentSizeBytes) {
+        setImmediate(step).unref();
+        return;
+      }
+      this.syncsInFlight++;
+      fdatasync(segment.fd, (error) => {
+        this.syncsInFlight--;
+        if (error) this.options.logger.warn({ err: error }, 'fdatasync of a warmed segment failed');
+        this.closeDeferredDescriptors();
+      });
+    };
+    setImmediate(step).unref();
+  }
+
+  private warmChunk(segment: Segment): void {
+    const length = Math.min(WARM_CHUNK_BYTES, this.segmentSizeBytes - segment.warmedBytes);
+    this.options.fileIo.write(segment.fd, zeroChunk(length), 0, length, segment.warmedBytes);
+    segment.warmedBytes += length;
+  }
+
+  private discardSegment(segment: Segment): void {
+    try {
+      unlinkSync(segment.path);
+    } catch {
+      // Already gone: nothing to undo.
+    }
+    this.deferClose(segment.fd);
+  }
+
+  private deferClose(fd: number): void {
+    this.descriptorsToClose.push(fd);
+    this.closeDeferredDescriptors();
+  }
+
+  private closeDeferredDescriptors(): void {
+    if (this.syncsInFlight > 0) return;
+    for (const fd of this.descriptorsToClose) closeSync(fd);
+    this.descriptorsToClose = [];
+  }
+
+  /** Whether an fdatasync started by this log is still running. */
+  get syncInProgress(): boolean {
+    return this.syncsInFlight > 0;
+  }
+
+  /** Closes every descriptor. The owner has flushed (or abandoned) the log first. */
+  closeAll(): void {
+    this.closed = true;
+    for (const segment of this.segments) closeSync(segment.fd);
+    this.segments = [];
+    if (this.preparedSegment !== null) {
+      // A prepared segment holds no records; the next open would delete it anyway.
+      this.discardSegment(this.preparedSegment);
+      this.preparedSegment = null;
+    }
+    if (this.syncsInFlight === 0) this.closeDeferredDescriptors();
+  }
+}
+
+let zeros: Buffer | null = null;
+function zeroChunk(length: number): Buffer {
+  if (zeros === null) zeros = Buffer.alloc(WARM_CHUNK_BYTES);
+  return zeros.subarray(0, length);
+}
+
+/**
+ * Cheap integrity check of a record read back from disk: magic, TOTALSIZE, PHYSICALOFFSET and body
+ * CRC. Returns null when good, else the reason.
+ */
+export function verifyRecord(record: Buffer, physicalOffset: number): string | null {
+  const size = record.length;
+  if (record.readInt32BE(0) !== size) return `TOTALSIZE ${record.readInt32BE(0)} differs from ${size}`;
+  const magic = record.readInt32BE(4);
+  if (magic !== MAGIC_V1 && magic !== MAGIC_V2) return `bad magic 0x${(magic >>> 0).toString(16)}`;
+  if (readInt64(record, RecordField.PHYSICAL_OFFSET) !== physicalOffset) return 'PHYSICALOFFSET field does not match its position';
+  const sysFlag = record.readInt32BE(RecordField.SYS_FLAG);
+  const bornHostBytes = (sysFlag & SysFlag.BORNHOST_V6 ? 16 : 4) + 4;
+  const storeHostBytes = (sysFlag & SysFlag.STOREHOST_V6 ? 16 : 4) + 4;
+  const bodyLengthPosition = RecordField.BORN_HOST + bornHostBytes + 8 + storeHostBytes + 4 + 8;
+  if (bodyLengthPosition + 4 > size) return 'record shorter than its header';
+  const bodyLength = record.readInt32BE(bodyLengthPosition);
+  const bodyStart = bodyLengthPosition + 4;
+  if (bodyLength < 0 || bodyStart + bodyLength > size) return `body length ${bodyLength} overruns the record`;
+  if (bodyCrc(record.subarray(bodyStart, bodyStart + bodyLength)) !== record.readInt32BE(RecordField.BODY_CRC)) return 'body CRC mismatch';
+  return null;
+}

@@ -1,0 +1,269 @@
+/**
+ * The flush service: when commit-log bytes are written out and made durable, and who is told.
+ *
+ * - Every append schedules one write-out on the next turn of the event loop (setImmediate), so all
+ *   appends of one turn share one `write`.
+ * - ASYNC_FLUSH: an fdatasync every `flushIntervalMs`; `waitDurable` answers PUT_OK at once.
+ * - SYNC_FLUSH (group commit): `waitDurable(endOffset)` queues a waiter. When no fdatasync is running
+ *   the pending bytes are written and one starts (on the libuv pool) at the end of the current turn
+ *   of the event loop, so the appends of one turn go together; waiters that arrive while it runs
+ *   share the next one. When an fdatasync completes, every waiter whose endOffset is at or below the
+ *   durable offset is resolved in one loop, and the next fdatasync starts on the next turn, so the
+ *   appenders just resolved (their continuations run first) join the group already waiting. Waiters sit in arrays with a head index (they arrive in
+ *   offset order), never shifted one by one. One timer, armed for the oldest waiter's deadline,
+ *   answers FLUSH_DISK_TIMEOUT to those not made durable within `syncFlushTimeoutMs`.
+ * - A failed write or fdatasync rejects every waiter with STORE_WRITE_FAILED and the durable offset
+ *   never moves again: nothing written after a failure is ever reported durable.
+ */
+import { TideError } from '../common/errors.js';
+import { assert } from '../common/assert.js';
+import type { FlushDiskType } from './store-config.js';
+import type { FlushStatus } from './types.js';
+import type { CommitLog } from './commit-log.js';
+
+export interface GroupCommitOptions {
+  flushDiskType: FlushDiskType;
+  flushIntervalMs: number;
+  syncFlushTimeoutMs: number;
+  maxPendingWaiters: number;
+  /** Monotonic milliseconds (deadlines only). */
+  nowMs(): number;
+}
+
+const PUT_OK: Promise<FlushStatus> = Promise.resolve('PUT_OK');
+/** Waiter arrays are compacted once this many resolved slots sit before the head. */
+const COMPACT_AFTER_SLOTS = 4096;
+
+interface FlushRequest {
+  offset: number;
+  resolve(): void;
+  reject(error: Error): void;
+}
+
+export class GroupCommit {
+  private readonly syncFlush: boolean;
+  private readonly waiterOffsets: number[] = [];
+  private readonly waiterDeadlines: number[] = [];
+  private readonly waiterResolves: ((status: FlushStatus) => void)[] = [];
+  private readonly waiterRejects: ((error: Error) => void)[] = [];
+  private head = 0;
+  /** Internal flush requests (close, checkpoint); few, so a plain array. */
+  private flushRequests: FlushRequest[] = [];
+  private syncInFlight = false;
+  private writeScheduled = false;
+  private timeoutTimer: NodeJS.Timeout | null = null;
+  private intervalTimer: NodeJS.Timeout | null = null;
+  private failure: TideError | null = null;
+  private halted = false;
+  private idleWaiters: (() => void)[] = [];
+  /** fdatasync calls completed; for stats and tests. */
+  syncCount = 0;
+
+  constructor(private readonly commitLog: CommitLog, private readonly options: GroupCommitOptions) {
+    this.syncFlush = options.flushDiskType === 'SYNC_FLUSH';
+  }
+
+  start(): void {
+    if (this.syncFlush) return;
+    this.intervalTimer = setInterval(() => {
+      if (this.commitLog.maxOffset > this.commitLog.flushedOffset) this.startSync();
+    }, this.options.flushIntervalMs);
+    this.intervalTimer.unref();
+  }
+
+  /** Stops the ASYNC_FLUSH interval; explicit flushes still work (close uses them). */
+  stopInterval(): void {
+    if (this.intervalTimer !== null) clearInterval(this.intervalTimer);
+    this.intervalTimer = null;
+  }
+
+  /**
+   * Stops everything: no write-out or fdatasync starts after this, and whoever still waits is told
+   * STORE_CLOSED (never PUT_OK: their bytes may not be durable).
+   */
+  halt(): void {
+    this.stopInterval();
+    if (this.halted) return;
+    this.halted = true;
+    const closed = new TideError('STORE_CLOSED', 'the store closed before this append was durable');
+    for (let index = this.head; index < this.waiterRejects.length; index++) this.waiterRejects[index]!(closed);
+    this.advanceHead(this.waiterOffsets.length);
+    for (const request of this.flushRequests) request.reject(closed);
+    this.flushRequests = [];
+  }
+
+  get pendingWaiterCount(): number {
+    return this.waiterOffsets.length - this.head;
+  }
+
+  /** Called after every append: the batch is written out on the next turn of the event loop. */
+  afterAppend(): void {
+    if (this.writeScheduled) return;
+    this.writeScheduled = true;
+    setImmediate(this.onImmediate);
+  }
+
+  private readonly onImmediate = (): void => {
+    this.writeScheduled = false;
+    if (this.failure !== null || this.halted) return;
+    if (this.pendingWaiterCount > 0 || this.flushRequests.length > 0) {
+      this.startSync();
+      return;
+    }
+    try {
+      this.commitLog.writeOut();
+    } catch {
+      // The commit log reported the failure through fail(); nothing else to do here.
+    }
+  };
+
+  waitDurable(endOffset: number): Promise<FlushStatus> {
+    if (this.failure !== null) return Promise.reject(this.failure);
+    if (!this.syncFlush || endOffset <= this.commitLog.flushedOffset) return PUT_OK;
+    if (this.halted) return Promise.reject(new TideError('STORE_CLOSED', 'the store is closed'));
+    assert(endOffset <= this.commitLog.maxOffset, `waitDurable(${endOffset}) is past the end of the log ${this.commitLog.maxOffset}`);
+    if (this.pendingWaiterCount >= this.options.maxPendingWaiters) {
+      return Promise.reject(new TideError('SYSTEM_BUSY', `${this.pendingWaiterCount} appends are already waiting for fdatasync`));
+    }
+    return new Promise<FlushStatus>((resolve, reject) => {
+      const wasEmpty = this.pendingWaiterCount === 0;
+      this.waiterOffsets.push(endOffset);
+      this.waiterDeadlines.push(this.options.nowMs() + this.options.syncFlushTimeoutMs);
+      this.waiterResolves.push(resolve);
+      this.waiterRejects.push(reject);
+      if (wasEmpty) this.armTimeout();
+      // With the disk idle, sync at once, unless a write-out is already scheduled for this turn of
+      // the event loop: then the appends of this turn go together in that one.
+      if (!this.syncInFlight && (process.env.TIDE_GC_MODE === 'now' || !this.writeScheduled)) this.startSync();
+    });
+  }
+
+  /** Resolves once everything appended so far is durable (close, checkpoint). */
+  flushAll(): Promise<void> {
+    if (this.failure !== null) return Promise.reject(this.failure);
+    if (this.halted) return Promise.reject(new TideError('STORE_CLOSED', 'the store is closed'));
+    const offset = this.commitLog.maxOffset;
+    if (offset <= this.commitLog.flushedOffset) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.flushRequests.push({ offset, resolve, reject });
+      this.startSync();
+    });
+  }
+
+  /** Resolves when no fdatasync of this service is running. */
+  whenIdle(): Promise<void> {
+    if (!this.syncInFlight) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private startSync(): void {
+    if (this.syncInFlight || this.failure !== null || this.halted) return;
+    try {
+      this.commitLog.writeOut();
+    } catch {
+      return; // fail() has rejected everyone
+    }
+    if (this.commitLog.writtenOffset <= this.commitLog.flushedOffset) {
+      this.settle();
+      return;
+    }
+    this.syncInFlight = true;
+    this.commitLog.syncWritten(this.onSyncDone);
+  }
+
+  private readonly onSyncDone = (error: Error | null, syncedOffset: number, syncedStoreTimestamp: number): void => {
+    this.syncInFlight = false;
+    this.syncCount++;
+    if (error !== null) {
+      this.commitLog.fail(error); // calls back into fail()
+    } else if (this.failure === null && syncedOffset > this.commitLog.flushedOffset) {
+      this.commitLog.flushedOffset = syncedOffset;
+      this.commitLog.flushedStoreTimestamp = syncedStoreTimestamp;
+      this.settle();
+    }
+    if (this.failure === null && this.hasUnsatisfiedWork()) {
+      // On the next turn, so the appenders just resolved (whose continuations run right after this
+      // callback) join the waiters that arrived meanwhile in one group.
+      this.afterAppend();
+    }
+    if (!this.syncInFlight && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    }
+  };
+
+  private hasUnsatisfiedWork(): boolean {
+    const flushed = this.commitLog.flushedOffset;
+    if (this.flushRequests.length > 0) return true;
+    return this.pendingWaiterCount > 0 && this.waiterOffsets[this.head]! <= this.commitLog.maxOffset && this.commitLog.maxOffset > flushed;
+  }
+
+  /** Resolves every waiter and flush request at or below the durable offset. */
+  private settle(): void {
+    const flushed = this.commitLog.flushedOffset;
+    const offsets = this.waiterOffsets;
+    let head = this.head;
+    while (head < offsets.length && offsets[head]! <= flushed) {
+      this.waiterResolves[head]!('PUT_OK');
+      head++;
+    }
+    this.advanceHead(head);
+    if (this.flushRequests.length > 0) {
+      const remaining: FlushRequest[] = [];
+      for (const request of this.flushRequests) {
+        if (request.offset <= flushed) request.resolve();
+        else remaining.push(request);
+      }
+      this.flushRequests = remaining;
+    }
+  }
+
+  private advanceHead(head: number): void {
+    this.head = head;
+    if (head === this.waiterOffsets.length) {
+      this.waiterOffsets.length = 0;
+      this.waiterDeadlines.length = 0;
+      this.waiterResolves.length = 0;
+      this.waiterRejects.length = 0;
+      this.head = 0;
+      if (this.timeoutTimer !== null) clearTimeout(this.timeoutTimer);
+      this.timeoutTimer = null;
+    } else if (head >= COMPACT_AFTER_SLOTS && head * 2 >= this.waiterOffsets.length) {
+      this.waiterOffsets.splice(0, head);
+      this.waiterDeadlines.splice(0, head);
+      this.waiterResolves.splice(0, head);
+      this.waiterRejects.splice(0, head);
+      this.head = 0;
+    }
+  }
+
+  private armTimeout(): void {
+    if (this.timeoutTimer !== null || this.pendingWaiterCount === 0) return;
+    const delayMs = Math.max(0, this.waiterDeadlines[this.head]! - this.options.nowMs());
+    this.timeoutTimer = setTimeout(this.onTimeout, delayMs + 1);
+  }
+
+  private readonly onTimeout = (): void => {
+    this.timeoutTimer = null;
+    const now = this.options.nowMs();
+    const deadlines = this.waiterDeadlines;
+    let head = this.head;
+    while (head < deadlines.length && deadlines[head]! <= now) {
+      this.waiterResolves[head]!('FLUSH_DISK_TIMEOUT');
+      head++;
+    }
+    this.advanceHead(head);
+    this.armTimeout();
+  };
+
+  /** Rejects everyone with the failure and stops reporting anything durable. */
+  fail(error: TideError): void {
+    if (this.failure !== null) return;
+    this.failure = error;
+    for (let index = this.head; index < this.waiterRejects.length; index++) this.waiterRejects[index]!(error);
+    this.advanceHead(this.waiterOffsets.length);
+    for (const request of this.flushRequests) request.reject(error);
+    this.flushRequests = [];
+  }
+}
