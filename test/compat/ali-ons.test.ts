@@ -180,6 +180,7 @@ describe('ali-ons against tidemq start', { timeout: 85_000 }, () => {
 
     for (const [index, sink] of sinks.entries()) {
       await waitForKeys(`broadcasting consumer ${index} to receive all 21`, [...keys, ...marker], [sink]);
+      // ali-ons also drops unmatched tags itself, so this checks the subscription end to end, not the broker's filter alone.
       assert.equal(sink.has('broadcast-filtered'), false, 'a TagC message does not reach a TagA || TagB subscriber');
     }
   });
@@ -230,7 +231,7 @@ describe('ali-ons against tidemq start', { timeout: 85_000 }, () => {
       return undefined;
     });
     await waitForAllocation([retrying], topic, [4], 4);
-    const [sent] = await sendKeyed(topic, ['retry-me'], () => 'TagR');
+    await sendKeyed(topic, ['retry-me'], () => 'TagR');
     await sendKeyed(topic, ['no-retry'], () => 'TagR');
     await waitForKeys('the plain message', ['no-retry'], [ok]);
 
@@ -251,6 +252,5 @@ describe('ali-ons against tidemq start', { timeout: 85_000 }, () => {
     assert.equal(propertiesOf(dead).get('RETRY_TOPIC'), topic);
     assert.equal(await getMaxOffset(tide!.brokerAddr, dlqTopic, 0), 1, '%DLQ%group has one queue holding the message');
     assert.equal(attempts.length, maxReconsumeTimes + 1, 'no delivery after the message went to the DLQ');
-    assert.ok(sent);
   });
 });

@@ -26,7 +26,6 @@ export async function createTopic(brokerAddr: string, topic: string, queueCount 
     topicSysFlag: 0,
     order: false,
   });
-  if (response.code === 3 && process.env.TEMP_FALLBACK) { await autoCreateTopicBySend(brokerAddr, topic, queueCount); return; }
   if (response.code !== 0) throw new Error(`UPDATE_AND_CREATE_TOPIC ${topic} on ${brokerAddr} answered ${response.code} ${response.remark ?? ''}`);
 }
 

@@ -8,6 +8,7 @@
 // requires that the output holds no exception and holds the values the broker was given.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
@@ -57,11 +58,13 @@ let consumer: RemotingClient | undefined;
 const sentMessageIds: string[] = [];
 let beforeSendsMs = 0;
 
-function mqadmin(args: string[]): Promise<ToolRun> {
+/** Runs a Java main class; the JVM flags favour start-up time, since each run is short. */
+function java(javaClasspath: string, mainClass: string, args: string[]): Promise<ToolRun> {
   return new Promise((resolveRun, rejectRun) => {
     const child = spawn('java', [
-      '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Xmx256m', '-Drocketmq.client.logRoot=' + resolve(home.home, 'java-logs'),
-      '-cp', classpath!, 'org.apache.rocketmq.tools.command.MQAdminStartup', ...args, '-n', tidemq.namesrvAddr,
+      // user.home moves the tools' own logs (~/logs/rocketmqlogs) into the temp home.
+      '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Xmx256m', `-Duser.home=${home.home}`, `-Drocketmq.client.logRoot=${resolve(home.home, 'logs')}`,
+      '-cp', javaClasspath, mainClass, ...args,
     ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ROCKETMQ_HOME: home.home } });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
@@ -70,6 +73,10 @@ function mqadmin(args: string[]): Promise<ToolRun> {
     child.once('error', (error) => { clearTimeout(timer); rejectRun(error); });
     child.once('exit', (exitCode) => { clearTimeout(timer); resolveRun({ exitCode, output }); });
   });
+}
+
+function mqadmin(args: string[]): Promise<ToolRun> {
+  return java(classpath!, 'org.apache.rocketmq.tools.command.MQAdminStartup', [...args, '-n', tidemq.namesrvAddr]);
 }
 
 /** Runs a command that must succeed: exit 0 and no exception in the output. */
@@ -211,6 +218,34 @@ test('consumerConnection and producerConnection list the online client', { skip 
   assert.match(producers, new RegExp(`^0001\\s+${CLIENT_ID.replace(/\./g, '\\.')}\\s+127\\.0\\.0\\.1:\\d+\\s+JAVA`, 'm'), producers);
 });
 
+test('the DefaultMQAdminExt calls RocketMQ Dashboard makes decode the broker\'s answers', { skip }, async () => {
+  // Compiled here so the probe always matches the downloaded tools version.
+  const classes = resolve(home.home, 'probe-classes');
+  execFileSync('javac', ['-cp', classpath!, '-d', classes, resolve(REPO_ROOT, 'test/rocketmq/AdminApiProbe.java')], { stdio: 'pipe' });
+  const run = await java(`${classes}:${classpath!}`, 'AdminApiProbe', [tidemq.namesrvAddr, tidemq.brokerAddr, TOPIC, GROUP, PRODUCER_GROUP]);
+  const results = new Map([...run.output.matchAll(/^(\w+)([=!])(.*)$/gm)].map((match) => [match[1]!, { ok: match[2] === '=', value: match[3]! }]));
+  const expected: Record<string, string | ((value: string) => boolean)> = {
+    queryTopicConsumeByWho: GROUP,
+    queryConsumeTimeSpan: '4/4',
+    getAllSubscriptionGroup: 'true',
+    examineSubscriptionGroupConfig: GROUP,
+    getAllTopicConfig: '4',
+    examineTopicConfig: 'NORMAL',
+    examineTopicStats: String(MESSAGES),
+    examineConsumeStats: '4',
+    fetchBrokerRuntimeStats: (value) => Number(value) >= MESSAGES,
+    getBrokerConfig: 'broker-a',
+    examineConsumerConnectionInfo: CLIENT_ID,
+    examineProducerConnectionInfo: '1',
+  };
+  for (const [name, want] of Object.entries(expected)) {
+    const result = results.get(name);
+    assert.ok(result?.ok, `${name} failed: ${result?.value ?? 'no output'}\n${run.output}`);
+    if (typeof want === 'string') assert.equal(result.value, want, name);
+    else assert.ok(want(result.value), `${name}=${result.value}`);
+  }
+});
+
 test('resetOffsetByTime moves the group back to the start of the topic', { skip }, async () => {
   const output = await mqadminOk(['resetOffsetByTime', '-g', GROUP, '-t', TOPIC, '-s', String(beforeSendsMs)]);
   assert.match(output, /#brokerName\s+#queueId\s+#offset/, output);
@@ -235,10 +270,18 @@ test('queryMsgByKey with an explicit time range', { skip }, async () => {
 });
 
 test('queryMsgById shows a sent message by its offsetMsgId', { skip }, async () => {
-  const byId = await mqadminOk(['queryMsgById', '-i', sentMessageIds[3]!]);
+  const byId = await mqadminOk(['queryMsgById', '-t', TOPIC, '-i', sentMessageIds[3]!]);
   assert.match(byId, new RegExp(`Topic:\\s+${TOPIC}`), byId);
   assert.match(byId, /Keys:\s+\[?key-3/, byId);
   assert.match(byId, /Queue ID:\s+3/, byId);
+  // The tool writes the body to a fixed path under /tmp; check it and remove that one file.
+  const bodyPath = /^Message Body Path:\s+(\/tmp\/rocketmq\/msgbodys\/[0-9A-F]+)$/m.exec(byId)?.[1];
+  assert.ok(bodyPath, byId);
+  try {
+    assert.equal(readFileSync(bodyPath, 'utf8'), 'hello mqadmin 3');
+  } finally {
+    rmSync(bodyPath, { force: true });
+  }
 });
 
 test('deleteTopic removes the topic from the broker and the name server', { skip }, async () => {
