@@ -41,6 +41,19 @@ export function requiredInteger(fields: HeaderFields, name: string): number {
   return parseInteger(name, requiredString(fields, name));
 }
 
+/**
+ * A time bound in ms. Java tools send Long.MAX_VALUE (and Long.MIN_VALUE) as "no bound", which is past
+ * 2^53, so such values are clamped to the safe-integer range instead of refused.
+ */
+export function requiredTimestamp(fields: HeaderFields, name: string): number {
+  const text = requiredString(fields, name).trim();
+  if (!/^[-+]?\d+$/.test(text)) throw new TideError('INVALID_PARAMETER', `the custom field <${name}> is not an integer: ${JSON.stringify(text.slice(0, 64))}`);
+  const number = Number(text);
+  if (number > Number.MAX_SAFE_INTEGER) return Number.MAX_SAFE_INTEGER;
+  if (number < Number.MIN_SAFE_INTEGER) return Number.MIN_SAFE_INTEGER;
+  return number;
+}
+
 export function optionalInteger(fields: HeaderFields, name: string): number | undefined {
   const value = optionalString(fields, name);
   return value === undefined || value.trim() === '' ? undefined : parseInteger(name, value);

@@ -141,7 +141,8 @@ test('QUERY_MESSAGE by key and unique key, VIEW_MESSAGE_BY_ID by offset', async 
   const sent = await send(client, running.address, 'QueryTopic', 'find me', { keys: 'order-42 other', tags: 'Q' });
   const query = (key: string, unique = false) => {
     const fields: Record<string, string> = { topic: 'QueryTopic', key, maxNum: '32', beginTimestamp: '0', endTimestamp: String(Date.now() + 60_000) };
-    if (unique) fields._UNIQUE_KEY_QUERY = 'true';
+    // Java's tools send Long.MAX_VALUE as "no end" (mqadmin queryMsgByKey, unique-key lookups).
+    if (unique) Object.assign(fields, { _UNIQUE_KEY_QUERY: 'true', endTimestamp: '9223372036854775807' });
     return client.invoke(running.address, createRequest(RequestCode.QUERY_MESSAGE, fields));
   };
   const byKey = await query('order-42');

@@ -8,7 +8,7 @@
 import { ResponseCode } from '../../common/errors.js';
 import type { RequestHandler } from '../../protocol/remoting-command.js';
 import type { BrokerDeps } from '../broker-deps.js';
-import { fieldsOf, optionalString, requiredInteger, requiredString } from '../header-fields.js';
+import { fieldsOf, optionalString, requiredInteger, requiredString, requiredTimestamp } from '../header-fields.js';
 import { validateTopic } from '../topic-config-manager.js';
 import { answer } from './handler-support.js';
 
@@ -21,8 +21,8 @@ export function createQueryMessageHandler(deps: BrokerDeps): RequestHandler {
     const topic = validateTopic(requiredString(fields, 'topic'));
     const key = requiredString(fields, 'key');
     let maxNum = requiredInteger(fields, 'maxNum');
-    const beginTimestamp = requiredInteger(fields, 'beginTimestamp');
-    const endTimestamp = requiredInteger(fields, 'endTimestamp');
+    const beginTimestamp = requiredTimestamp(fields, 'beginTimestamp');
+    const endTimestamp = requiredTimestamp(fields, 'endTimestamp');
     if (optionalString(fields, '_UNIQUE_KEY_QUERY') === 'true') maxNum = deps.config.defaultQueryMaxNum;
     maxNum = Math.max(1, Math.min(maxNum, MAX_QUERY_NUM));
     const result = deps.store.queryMessageByKey(topic, key, maxNum, beginTimestamp, endTimestamp);
