@@ -8,7 +8,7 @@
  * object-key form and are read with parseFastJson.
  */
 import { ResponseCode } from '../common/errors.js';
-import { validateGroupName, validateTopicName } from '../common/names.js';
+import { checkGroup as validateGroupName, checkTopic as validateTopicName } from './client-names.js';
 import { parseFastJson, type FastJsonValue } from '../protocol/fastjson.js';
 import { decodeOffsetMessageId } from '../protocol/message-id.js';
 import { getProperty, MessageProperty } from '../protocol/message-properties.js';
@@ -22,7 +22,8 @@ import { ClientInstance } from './client-instance.js';
 import type { ClientOptions } from './client-options.js';
 import { decodeMessages, decodeOneMessage } from './message-codec.js';
 import type { ReceivedMessage } from './message.js';
-import { compareQueues, queueFromJson, queueKey, type MessageQueue } from './message-queue.js';
+import { compareQueues, queueKey, type MessageQueue } from './message-queue.js';
+import { queueMapEntries } from './consumer-wire.js';
 import { pullMessages, PullStatus } from './pull-request.js';
 import { buildSubscription } from './subscription.js';
 import { subscribeQueues } from './topic-publish-info.js';
@@ -95,25 +96,6 @@ type JsonRecord = Record<string, FastJsonValue>;
 
 function asRecord(value: FastJsonValue | undefined): JsonRecord {
   return value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Map) ? value : {};
-}
-
-/** Entries of a MessageQueue-keyed map (fastjson object keys, or JSON-string keys). */
-function queueEntries(value: FastJsonValue | undefined): [MessageQueue, FastJsonValue][] {
-  const entries: [FastJsonValue, FastJsonValue][] = value instanceof Map ? [...value.entries()] : Object.entries(asRecord(value));
-  const result: [MessageQueue, FastJsonValue][] = [];
-  for (const [key, item] of entries) {
-    let parsedKey: unknown = key;
-    if (typeof key === 'string') {
-      try {
-        parsedKey = JSON.parse(key);
-      } catch {
-        continue;
-      }
-    }
-    const queue = queueFromJson(parsedKey);
-    if (queue !== undefined) result.push([queue, item]);
-  }
-  return result.sort((left, right) => compareQueues(left[0], right[0]));
 }
 
 function numberOf(value: FastJsonValue | undefined, fallback = 0): number {
@@ -208,7 +190,7 @@ export class Admin {
     const stats: QueueStats[] = [];
     for (const address of this.routeMasters(route)) {
       const response = await this.instance.invokeOk(address, createRequest(RequestCode.GET_TOPIC_STATS_INFO, { topic }), `stats of ${topic}`, undefined, options.signal);
-      for (const [queue, value] of queueEntries(asRecord(parseBody(response)).offsetTable)) {
+      for (const [queue, value] of queueMapEntries(asRecord(parseBody(response)).offsetTable)) {
         const record = asRecord(value);
         stats.push({ queue, minOffset: numberOf(record.minOffset), maxOffset: numberOf(record.maxOffset), lastUpdateTimestamp: numberOf(record.lastUpdateTimestamp) });
       }
@@ -331,7 +313,7 @@ export class Admin {
         continue;
       }
       if (response.code !== ResponseCode.SUCCESS) throw brokerError(response.code, response.remark, address, what);
-      for (const [queue, value] of queueEntries(asRecord(parseBody(response)).offsetTable)) result.set(queue, numberOf(value));
+      for (const [queue, value] of queueMapEntries(asRecord(parseBody(response)).offsetTable)) result.set(queue, numberOf(value));
     }
     return result;
   }
@@ -349,7 +331,7 @@ export class Admin {
       if (response.code !== ResponseCode.SUCCESS) throw brokerError(response.code, response.remark, address, what);
       const body = asRecord(parseBody(response));
       consumeTps += numberOf(body.consumeTps);
-      for (const [queue, value] of queueEntries(body.offsetTable)) {
+      for (const [queue, value] of queueMapEntries(body.offsetTable)) {
         const record = asRecord(value);
         const brokerOffset = numberOf(record.brokerOffset);
         const consumerOffset = numberOf(record.consumerOffset);
@@ -489,7 +471,7 @@ export class Admin {
   }
 
   private async requireRoute(topic: string, signal?: AbortSignal): Promise<TopicRouteData> {
-    const route = await this.instance.route(validateTopicName(topic, topic.startsWith('%') ? 263 : undefined), true, signal);
+    const route = await this.instance.route(validateTopicName(topic), true, signal);
     if (route === undefined) throw new BrokerError('TOPIC_NOT_EXIST', `no route for topic ${topic}`, ResponseCode.TOPIC_NOT_EXIST, 'name server');
     return route;
   }

@@ -150,7 +150,8 @@ export function brokerError(responseCode: number, remark: string | undefined, ad
   const code = CODE_BY_RESPONSE.get(responseCode) ?? 'BROKER_ERROR';
   const text = remark === undefined || remark === '' ? '' : `: ${remark.length > 500 ? remark.slice(0, 500) + '…' : remark}`;
   return new BrokerError(code, `${what} failed at ${address} with response code ${responseCode}${text}`, responseCode, address, remark, {
-    retriable: RETRIABLE_RESPONSE_CODES.has(responseCode),
+    // Retriable when the code says "try later", or when Java's producer would try another broker.
+    retriable: specOf(code).retriable || RETRIABLE_RESPONSE_CODES.has(responseCode),
   });
 }
 

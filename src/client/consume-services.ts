@@ -150,11 +150,12 @@ export class OrderlyConsumeService {
       if (entry === undefined) return;
       const outcome = await host.invoke(entry.message, state);
       if (outcome === ConsumeOutcome.ABANDONED) return;
-      if (state.dropped) return;
       if (outcome === ConsumeOutcome.SUCCESS) {
+        // Also when the queue was dropped meanwhile: its hand-over waits for this loop and then commits.
         host.consumed(state, [entry]);
         continue;
       }
+      if (state.dropped) return;
       const message = entry.message;
       if (message.reconsumeTimes >= this.maxReconsumeTimes) {
         if (await host.sendBack(message, state, -1)) {

@@ -24,8 +24,10 @@ export interface OffsetStore {
   update(queue: MessageQueue, offset: number, increaseOnly: boolean): void;
   /** The in-memory offset, −1 when none. */
   readFromMemory(queue: MessageQueue): number;
-  /** The stored offset (broker or file), −1 when none is stored. */
+  /** The stored offset (broker or file), −1 when none is stored; also becomes the in-memory offset. */
   readFromStore(queue: MessageQueue, signal?: AbortSignal): Promise<number>;
+  /** The stored offset exactly as stored (−1 when none), leaving memory alone. */
+  fetchStored(queue: MessageQueue, signal?: AbortSignal): Promise<number>;
   /** Writes the changed offsets of `queues` (all known queues when omitted). */
   persist(queues?: readonly MessageQueue[]): Promise<void>;
   /** Forgets the queue (it was rebalanced away). */
@@ -65,9 +67,15 @@ abstract class MemoryOffsets {
 
 /** Offsets kept by the brokers (clustering). */
 export class RemoteOffsetStore extends MemoryOffsets implements OffsetStore {
+  /**
+   * @param setZeroIfNotFound false asks the broker to answer "not found" for a new group even when
+   *   the queue's first message is still in memory (Java brokers then answer 0, so a new group reads
+   *   a young topic from its start whatever its consumeFromWhere).
+   */
   constructor(
     private readonly instance: ClientInstance,
     private readonly group: string,
+    private readonly setZeroIfNotFound = true,
   ) {
     super();
   }
@@ -75,17 +83,28 @@ export class RemoteOffsetStore extends MemoryOffsets implements OffsetStore {
   async load(): Promise<void> {}
 
   async readFromStore(queue: MessageQueue, signal?: AbortSignal): Promise<number> {
+    const offset = await this.query(queue, this.setZeroIfNotFound, signal);
+    if (offset < 0) return -1;
+    this.update(queue, offset, false);
+    this.entries.get(queueKey(queue))!.persisted = offset;
+    return offset;
+  }
+
+  fetchStored(queue: MessageQueue, signal?: AbortSignal): Promise<number> {
+    return this.query(queue, false, signal);
+  }
+
+  private async query(queue: MessageQueue, setZeroIfNotFound: boolean, signal: AbortSignal | undefined): Promise<number> {
     const address = this.instance.masterAddress(queue.brokerName) ?? this.instance.readAddress(queue.brokerName);
     if (address === undefined) throw new ClientStateError('BROKER_NOT_FOUND', `no address for broker ${queue.brokerName}`);
     const what = `query offset of ${this.group} on ${queue.topic}#${queue.queueId}`;
-    const request = createRequest(RequestCode.QUERY_CONSUMER_OFFSET, { consumerGroup: this.group, topic: queue.topic, queueId: String(queue.queueId) });
-    const response = await this.instance.invoke(address, request, what, undefined, signal);
+    const fields: Record<string, string> = { consumerGroup: this.group, topic: queue.topic, queueId: String(queue.queueId) };
+    if (!setZeroIfNotFound) fields.setZeroIfNotFound = 'false';
+    const response = await this.instance.invoke(address, createRequest(RequestCode.QUERY_CONSUMER_OFFSET, fields), what, undefined, signal);
     if (response.code === ResponseCode.QUERY_NOT_FOUND) return -1;
     if (response.code !== ResponseCode.SUCCESS) throw brokerError(response.code, response.remark, address, what);
     const offset = Number(response.extFields?.offset);
     if (!Number.isSafeInteger(offset)) throw brokerError(ResponseCode.SYSTEM_ERROR, 'offset missing in the answer', address, what);
-    this.update(queue, offset, false);
-    this.entries.get(queueKey(queue))!.persisted = offset;
     return offset;
   }
 
@@ -147,6 +166,10 @@ export class LocalFileOffsetStore extends MemoryOffsets implements OffsetStore {
       const offset = (item as { offset?: unknown }).offset;
       if (queue !== undefined && typeof offset === 'number' && Number.isSafeInteger(offset)) this.stored.set(queueKey(queue), offset);
     }
+  }
+
+  async fetchStored(queue: MessageQueue): Promise<number> {
+    return this.stored.get(queueKey(queue)) ?? -1;
   }
 
   async readFromStore(queue: MessageQueue): Promise<number> {

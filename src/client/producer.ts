@@ -14,7 +14,7 @@
 import { ResponseCode } from '../common/errors.js';
 import { javaStringHashCode } from '../common/java-hash.js';
 import { Limits } from '../common/limits.js';
-import { validateTopicName } from '../common/names.js';
+import { checkTopic as validateTopicName } from './client-names.js';
 import { decodeOffsetMessageId, UniqueKeyGenerator } from '../protocol/message-id.js';
 import { MessageProperty } from '../protocol/message-properties.js';
 import { SysFlag } from '../protocol/message-record.js';
@@ -185,9 +185,9 @@ export class Producer {
    * connection are already known the frame is encoded and queued before this returns.
    */
   sendOneway(message: Message, options: Pick<SendOptions, 'shardingKey' | 'queueSelector' | 'queue' | 'signal'> = {}): Promise<void> {
-    this.ensureStarted();
     let prepared: PreparedMessage;
     try {
+      this.ensureStarted();
       prepared = this.prepare(message, '', 0);
     } catch (error) {
       return Promise.reject(error);
@@ -374,7 +374,7 @@ export class Producer {
   /** Validates and encodes what every attempt of a send shares. */
   private prepare(message: Message, extraProperties: string, extraSysFlag: number): PreparedMessage {
     const topic = message.topic;
-    validateTopicName(topic, isRetryTopic(topic) ? 263 : undefined);
+    validateTopicName(topic);
     const raw = bodyBytes(message.body);
     checkBodySize(raw.length, this.maxMessageSizeBytes);
     const uniqueKey = this.uniqueKeys.next();

@@ -12,7 +12,7 @@
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { validateGroupName, validateTopicName } from '../common/names.js';
+import { checkGroup as validateGroupName, checkTopic as validateTopicName } from './client-names.js';
 import { RequestCode } from '../protocol/request-code.js';
 import { strategyByName, type AllocateStrategy, type AllocateStrategyName } from './allocate-strategies.js';
 import { deferred, every, sleep, type Deferred } from './async-tools.js';
@@ -37,6 +37,12 @@ export interface PullConsumerOptions extends ClientOptions {
   /** Where a group without a stored offset starts. Default CONSUME_FROM_LAST_OFFSET. */
   consumeFromWhere?: ConsumeFromWhere;
   consumeTimestamp?: number | Date;
+  /**
+   * Default true, as Java: a broker answers offset 0 to a new group whose queue still has its first
+   * message in memory, so a new group reads a young topic from its start. false makes
+   * consumeFromWhere decide for every new group.
+   */
+  setZeroIfNotFound?: boolean;
   /** For subscribe(). Default AVERAGE. */
   allocateStrategy?: AllocateStrategyName | AllocateStrategy;
   /** Commit consumed offsets every autoCommitIntervalMs while polling, and at close. Default true. */
@@ -145,7 +151,7 @@ export class PullConsumer {
     };
     this.offsetStore =
       this.messageModel === 'CLUSTERING'
-        ? new RemoteOffsetStore(this.instance, this.group)
+        ? new RemoteOffsetStore(this.instance, this.group, options.setZeroIfNotFound ?? true)
         : new LocalFileOffsetStore(options.offsetStoreDir ?? join(homedir(), '.tidemq_offsets'), this.instance.clientId, this.group);
     this.rebalancer = new Rebalancer(this.instance, this.group, this.messageModel, strategyByName(options.allocateStrategy ?? 'AVERAGE'), (brokerName) =>
       this.instance.zoneOfBroker(brokerName),
@@ -265,7 +271,7 @@ export class PullConsumer {
   /** The committed offset of `queue` as the broker (or file) has it; −1 when none. */
   async committed(queue: MessageQueue, signal?: AbortSignal): Promise<number> {
     await this.start();
-    return this.offsetStore.readFromStore(queue, signal);
+    return this.offsetStore.fetchStored(queue, signal);
   }
 
   pause(queues: readonly MessageQueue[]): void {

@@ -18,92 +18,42 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ResponseCode } from '../common/errors.js';
-import { validateGroupName, validateTopicName } from '../common/names.js';
-import { parseFastJson, type FastJsonValue } from '../protocol/fastjson.js';
-import { decodeProperties, encodeProperties, MessageProperty } from '../protocol/message-properties.js';
+import { checkGroup as validateGroupName, checkTopic as validateTopicName } from './client-names.js';
 import { createResponse, type RemotingCommand, type RequestHandler } from '../protocol/remoting-command.js';
 import { RequestCode } from '../protocol/request-code.js';
-import { strategyByName, type AllocateStrategy, type AllocateStrategyName } from './allocate-strategies.js';
-import { every, raceSignal, sleep, whenAborted } from './async-tools.js';
+import { strategyByName } from './allocate-strategies.js';
+import { resolvePushSettings, type PushConsumerOptions, type PushSettings } from './push-consumer-options.js';
+import { every, raceSignal, sleep, waitAtMost, whenAborted } from './async-tools.js';
 import { lockQueues, sendMessageBack, unlockQueues } from './broker-calls.js';
 import { computeStartOffset } from './start-offset.js';
 import { ClientStateError } from './client-errors.js';
 import { ClientInstance } from './client-instance.js';
-import type { ClientOptions } from './client-options.js';
 import { ConcurrentConsumeService, OrderlyConsumeService, type ConsumeHost } from './consume-services.js';
 import { consumeChannel, pullChannel, rebalanceChannel } from './diagnostics.js';
 import { ConsumeOutcome, MessageChannel } from './message-channel.js';
 import type { ReceivedMessage } from './message.js';
-import { queueFromJson, queueKey, queueToJson, type MessageQueue } from './message-queue.js';
+import { queueKey, type MessageQueue } from './message-queue.js';
 import { LocalFileOffsetStore, RemoteOffsetStore, type OffsetStore } from './offset-store.js';
 import type { QueueEntry } from './process-queue.js';
 import { pullMessages, PullStatus } from './pull-request.js';
 import { QueueState } from './queue-state.js';
 import { Rebalancer } from './rebalancer.js';
-import { createSendRequest } from './send-request.js';
+import { createRetryCopyRequest, encodeRunningInfo, parseResetOffsetBody } from './consumer-wire.js';
 import {
   buildSubscription,
   retryTopicOf,
   tagMatches,
-  type ConsumeFromWhere,
   type ExpressionType,
   type HeartbeatData,
   type MessageModel,
   type SubscriptionData,
 } from './subscription.js';
 
+export type { PushConsumerOptions } from './push-consumer-options.js';
+
 export type MessageHandler = (message: ReceivedMessage) => void | Promise<void>;
 
-export interface PushConsumerOptions extends ClientOptions {
-  group: string;
-  /** Default CLUSTERING. */
-  messageModel?: MessageModel;
-  /** One message at a time per queue, holding the queue's broker lock. Default false. */
-  orderly?: boolean;
-  /** Where a group without a stored offset starts. Default CONSUME_FROM_LAST_OFFSET. */
-  consumeFromWhere?: ConsumeFromWhere;
-  /** For CONSUME_FROM_TIMESTAMP; default 30 minutes ago. */
-  consumeTimestamp?: number | Date;
-  /** Default AVERAGE. */
-  allocateStrategy?: AllocateStrategyName | AllocateStrategy;
-  /** brokerName → zone, overriding the zones the routes carry (NEARBY_ZONE). */
-  brokerZones?: Readonly<Record<string, string>>;
-  /** Handler calls running at once (concurrent mode) / messages buffered for the iterator. Default 20. */
-  concurrency?: number;
-  /** Messages per pull. Default 32. */
-  pullBatchSize?: number;
-  /** Pulling pauses while a queue caches this many unconsumed messages. Default 1000. */
-  pullThresholdForQueue?: number;
-  /** … or this many body bytes. Default 100 MiB. */
-  pullThresholdSizeForQueueBytes?: number;
-  /** … or (concurrent mode) an offset span this wide. Default 2000. */
-  consumeConcurrentlyMaxSpan?: number;
-  /** Retries before the dead-letter queue. Default 16 (concurrent), unlimited (orderly). */
-  maxReconsumeTimes?: number;
-  /** Orderly: pause after a failure before retrying. Default 1000 ms. */
-  suspendCurrentQueueTimeMs?: number;
-  /** Default 20 000 ms. */
-  rebalanceIntervalMs?: number;
-  /** Default 5000 ms. */
-  persistOffsetIntervalMs?: number;
-  /** Orderly: lock renewal. Default 20 000 ms. */
-  lockRenewIntervalMs?: number;
-  /** Orderly: a lock not renewed for this long is treated as lost. Default 30 000 ms. */
-  lockMaxLiveTimeMs?: number;
-  /** How long the broker may hold a pull with nothing to return. Default 15 000 ms. */
-  pullSuspendMs?: number;
-  /** Timeout of a long-polling pull. Default 30 000 ms. */
-  pullTimeoutMs?: number;
-  /** Pause after a failed pull. Default 1000 ms. */
-  pullRetryDelayMs?: number;
-  /** Local retry when a failed message can be handed back to no broker. Default 5000 ms. */
-  retryLocallyDelayMs?: number;
-  /** How long a rebalance waits for running handlers of a queue before handing it over. Default 10 000 ms. */
-  handoverTimeoutMs?: number;
-  /** Broadcasting: where offsets are kept. Default ~/.tidemq_offsets. */
-  offsetStoreDir?: string;
-}
-
+/** How often a flow-controlled queue checks whether it may pull again. */
 const FLOW_CONTROL_WAIT_MS = 50;
 
 export class PushConsumer implements ConsumeHost {
@@ -119,9 +69,7 @@ export class PushConsumer implements ConsumeHost {
   private readonly states = new Map<string, QueueState>();
   private readonly concurrent: ConcurrentConsumeService;
   private readonly orderlyService: OrderlyConsumeService;
-  private readonly settings: Required<Omit<PushConsumerOptions, keyof ClientOptions | 'group' | 'messageModel' | 'orderly' | 'consumeTimestamp' | 'allocateStrategy' | 'brokerZones' | 'offsetStoreDir'>> & {
-    consumeTimestampMs: number;
-  };
+  private readonly settings: PushSettings;
   private readonly brokerZones: Readonly<Record<string, string>>;
   private handler: MessageHandler | undefined;
   private channel: MessageChannel | undefined;
@@ -141,31 +89,11 @@ export class PushConsumer implements ConsumeHost {
     this.clustering = this.messageModel === 'CLUSTERING';
     this.instance = new ClientInstance(options, 'consumer');
     this.logger = this.instance.logger;
-    const timestamp = options.consumeTimestamp ?? Date.now() - 30 * 60_000;
-    this.settings = {
-      consumeFromWhere: options.consumeFromWhere ?? 'CONSUME_FROM_LAST_OFFSET',
-      consumeTimestampMs: typeof timestamp === 'number' ? timestamp : timestamp.getTime(),
-      concurrency: options.concurrency ?? 20,
-      pullBatchSize: options.pullBatchSize ?? 32,
-      pullThresholdForQueue: options.pullThresholdForQueue ?? 1000,
-      pullThresholdSizeForQueueBytes: options.pullThresholdSizeForQueueBytes ?? 100 * 1024 * 1024,
-      consumeConcurrentlyMaxSpan: options.consumeConcurrentlyMaxSpan ?? 2000,
-      maxReconsumeTimes: options.maxReconsumeTimes ?? (this.orderly ? Number.POSITIVE_INFINITY : 16),
-      suspendCurrentQueueTimeMs: options.suspendCurrentQueueTimeMs ?? 1000,
-      rebalanceIntervalMs: options.rebalanceIntervalMs ?? 20_000,
-      persistOffsetIntervalMs: options.persistOffsetIntervalMs ?? 5000,
-      lockRenewIntervalMs: options.lockRenewIntervalMs ?? 20_000,
-      lockMaxLiveTimeMs: options.lockMaxLiveTimeMs ?? 30_000,
-      pullSuspendMs: options.pullSuspendMs ?? 15_000,
-      pullTimeoutMs: options.pullTimeoutMs ?? 30_000,
-      pullRetryDelayMs: options.pullRetryDelayMs ?? 1000,
-      retryLocallyDelayMs: options.retryLocallyDelayMs ?? 5000,
-      handoverTimeoutMs: options.handoverTimeoutMs ?? 10_000,
-    };
+    this.settings = resolvePushSettings(options, this.orderly);
     if (this.settings.concurrency < 1 || this.settings.pullBatchSize < 1) throw new ClientStateError('ILLEGAL_ARGUMENT', 'concurrency and pullBatchSize must be at least 1');
     this.brokerZones = options.brokerZones ?? {};
     this.offsetStore = this.clustering
-      ? new RemoteOffsetStore(this.instance, this.group)
+      ? new RemoteOffsetStore(this.instance, this.group, options.setZeroIfNotFound ?? true)
       : new LocalFileOffsetStore(options.offsetStoreDir ?? join(homedir(), '.tidemq_offsets'), this.instance.clientId, this.group);
     this.rebalancer = new Rebalancer(this.instance, this.group, this.messageModel, strategyByName(options.allocateStrategy ?? 'AVERAGE'), (brokerName) =>
       this.brokerZones[brokerName] ?? this.instance.zoneOfBroker(brokerName),
@@ -219,7 +147,7 @@ export class PushConsumer implements ConsumeHost {
 
   /** Starts consuming with `handler`; a handler that throws asks for a retry. Resolves once started. */
   run(handler: MessageHandler, options: { signal?: AbortSignal } = {}): Promise<void> {
-    if (this.channel !== undefined || this.handler !== undefined) throw new ClientStateError('ILLEGAL_ARGUMENT', 'a consumer runs one handler or one iterator');
+    if (this.channel !== undefined || this.handler !== undefined) return Promise.reject(new ClientStateError('ILLEGAL_ARGUMENT', 'a consumer runs one handler or one iterator'));
     this.handler = handler;
     const signal = options.signal;
     if (signal !== undefined) {
@@ -426,7 +354,7 @@ export class PushConsumer implements ConsumeHost {
     if (this.states.get(state.key) === state) this.states.delete(state.key);
     state.drop();
     await state.pullLoop;
-    await Promise.race([Promise.all([state.idle(), state.orderlyLoop]), sleep(this.settings.handoverTimeoutMs)]);
+    await waitAtMost(Promise.all([state.idle(), state.orderlyLoop]), this.settings.handoverTimeoutMs);
     try {
       await this.offsetStore.persist([state.queue]);
     } catch (error) {
@@ -607,7 +535,8 @@ export class PushConsumer implements ConsumeHost {
       this.logger.warn({ err: error, msgId: message.msgId }, 'CONSUMER_SEND_MSG_BACK failed; re-sending to the retry topic');
     }
     try {
-      await this.sendToRetryTopic(message, address, delayLevel);
+      // Java's fallback: the client stores the retry copy itself.
+      await this.instance.invokeOk(address, createRetryCopyRequest(message, this.group, this.settings.maxReconsumeTimes, delayLevel), `retry send of ${message.msgId}`);
       return true;
     } catch (error) {
       this.logger.warn({ err: error, msgId: message.msgId }, 'sending to the retry topic failed; retrying locally');
@@ -631,38 +560,6 @@ export class PushConsumer implements ConsumeHost {
       this.instance.reportBackgroundError('queue lock', error);
       return false;
     }
-  }
-
-  /** Java's fallback after a failed send-back: the client itself stores the retry copy. */
-  private async sendToRetryTopic(message: ReceivedMessage, address: string, delayLevel: number): Promise<void> {
-    const properties = decodeProperties(message.rawProperties);
-    if (!properties.has(MessageProperty.RETRY_TOPIC)) properties.set(MessageProperty.RETRY_TOPIC, message.topic);
-    if (!properties.get(MessageProperty.ORIGIN_MESSAGE_ID)) properties.set(MessageProperty.ORIGIN_MESSAGE_ID, message.msgId);
-    properties.delete(MessageProperty.TRAN_MSG);
-    const reconsumeTimes = message.reconsumeTimes + 1;
-    properties.set(MessageProperty.RECONSUME_TIME, String(reconsumeTimes));
-    const max = this.settings.maxReconsumeTimes;
-    if (Number.isFinite(max)) properties.set(MessageProperty.MAX_RECONSUME_TIMES, String(max));
-    properties.set(MessageProperty.DELAY, String(delayLevel > 0 ? delayLevel : 3 + message.reconsumeTimes));
-    const request = createSendRequest(
-      {
-        producerGroup: 'CLIENT_INNER_PRODUCER',
-        topic: retryTopicOf(this.group),
-        queueId: 0,
-        sysFlag: 0,
-        bornTimestamp: message.bornTimestamp,
-        flag: message.flag,
-        properties: encodeProperties(properties),
-        brokerName: message.queue.brokerName,
-        defaultTopicQueueNums: 1,
-        // delayLevel −1 (DLQ) is asked for by claiming more retries than allowed.
-        reconsumeTimes: delayLevel < 0 && Number.isFinite(max) ? max + 1 : reconsumeTimes,
-        maxReconsumeTimes: Number.isFinite(max) ? max : undefined,
-        batch: false,
-      },
-      message.body,
-    );
-    await this.instance.invokeOk(address, request, `retry send of ${message.msgId}`);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -733,16 +630,9 @@ export class PushConsumer implements ConsumeHost {
 
   /** RESET_CONSUMER_CLIENT_OFFSET (220): body ResetOffsetBody `{offsetTable:{MessageQueue: offset}}`. */
   private readonly onResetOffset: RequestHandler = async (request) => {
-    const topic = request.extFields?.topic;
-    const targets: { queue: MessageQueue; offset: number }[] = [];
+    let targets: { queue: MessageQueue; offset: number }[];
     try {
-      const parsed = request.body === undefined ? undefined : parseFastJson(request.body);
-      const table = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) && !(parsed instanceof Map) ? parsed.offsetTable : undefined;
-      for (const [key, value] of tableEntries(table)) {
-        const queue = queueFromJson(typeof key === 'string' ? safeJson(key) : key);
-        const offset = Number(value);
-        if (queue !== undefined && Number.isSafeInteger(offset) && (topic === undefined || queue.topic === topic)) targets.push({ queue, offset });
-      }
+      targets = parseResetOffsetBody(request.body, request.extFields?.topic);
     } catch (error) {
       this.logger.warn({ err: error }, 'undecodable RESET_CONSUMER_CLIENT_OFFSET body');
       return createResponse(request, ResponseCode.SYSTEM_ERROR, 'undecodable offset table');
@@ -762,7 +652,7 @@ export class PushConsumer implements ConsumeHost {
       state.drop();
       state.released = true;
       await state.pullLoop;
-      await Promise.race([Promise.all([state.idle(), state.orderlyLoop]), sleep(this.settings.handoverTimeoutMs)]);
+      await waitAtMost(Promise.all([state.idle(), state.orderlyLoop]), this.settings.handoverTimeoutMs);
       this.offsetStore.update(queue, offset, false);
       if (this.isStopping) return;
       const fresh = new QueueState(queue, state.subscription, offset);
@@ -776,55 +666,25 @@ export class PushConsumer implements ConsumeHost {
 
   /** GET_CONSUMER_RUNNING_INFO (307): what the dashboard shows about this client. */
   private readonly onRunningInfo: RequestHandler = (request: RemotingCommand) => {
-    const mqTable = new Map<FastJsonValue, FastJsonValue>();
-    for (const state of this.states.values()) {
-      mqTable.set(queueToJson(state.queue), {
-        commitOffset: this.offsetStore.readFromMemory(state.queue),
-        cachedMsgCount: state.pq.count,
-        cachedMsgSizeInMiB: Math.floor(state.pq.bytes / (1024 * 1024)),
-        locked: state.locked,
-        droped: state.dropped,
-      });
-    }
-    const info = {
-      properties: {
-        consumerGroup: this.group,
-        messageModel: this.messageModel,
-        consumeType: 'CONSUME_PASSIVELY',
-        consumeOrderly: String(this.orderly),
-        clientId: this.clientId,
-        PROP_CONSUME_TYPE: 'CONSUME_PASSIVELY',
-        PROP_CONSUMEORDERLY: String(this.orderly),
-        PROP_CLIENT_VERSION: 'TideMQ',
-        PROP_THREADPOOL_CORE_SIZE: String(this.settings.concurrency),
-        PROP_CONSUMER_START_TIMESTAMP: String(Date.now()),
-      },
-      subscriptionSet: [...this.subscriptions.values()],
-      mqTable,
-      statusTable: {},
+    const properties = {
+      consumerGroup: this.group,
+      messageModel: this.messageModel,
+      consumeType: 'CONSUME_PASSIVELY',
+      consumeOrderly: String(this.orderly),
+      clientId: this.clientId,
+      PROP_CONSUME_TYPE: 'CONSUME_PASSIVELY',
+      PROP_CONSUMEORDERLY: String(this.orderly),
+      PROP_CLIENT_VERSION: 'TideMQ',
+      PROP_THREADPOOL_CORE_SIZE: String(this.settings.concurrency),
     };
-    return createResponse(request, ResponseCode.SUCCESS, undefined, undefined, Buffer.from(toRunningInfoJson(info), 'utf8'));
+    const queues = [...this.states.values()].map((state) => ({
+      queue: state.queue,
+      commitOffset: this.offsetStore.readFromMemory(state.queue),
+      cachedMsgCount: state.pq.count,
+      cachedMsgBytes: state.pq.bytes,
+      locked: state.locked,
+      dropped: state.dropped,
+    }));
+    return createResponse(request, ResponseCode.SUCCESS, undefined, undefined, encodeRunningInfo(properties, [...this.subscriptions.values()], queues));
   };
-}
-
-function tableEntries(table: FastJsonValue | undefined): [FastJsonValue, FastJsonValue][] {
-  if (table instanceof Map) return [...table.entries()];
-  if (table !== null && typeof table === 'object' && !Array.isArray(table)) return Object.entries(table);
-  return [];
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function toRunningInfoJson(info: { mqTable: Map<FastJsonValue, FastJsonValue> } & Record<string, unknown>): string {
-  // MessageQueue-keyed maps need fastjson's object-key form; the rest is plain JSON.
-  const mq = [...info.mqTable].map(([key, value]) => `${JSON.stringify(key)}:${JSON.stringify(value)}`).join(',');
-  const { mqTable: _mqTable, ...rest } = info;
-  const plain = JSON.stringify(rest);
-  return `${plain.slice(0, -1)},"mqTable":{${mq}}}`;
 }
