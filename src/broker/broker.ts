@@ -29,6 +29,7 @@ import { parseDelayLevels } from './schedule/delay-levels.js';
 import { ScheduleMessageService } from './schedule/schedule-message-service.js';
 import { SubscriptionGroupManager } from './subscription-group-manager.js';
 import { TopicConfigManager } from './topic-config-manager.js';
+import { closeTransactionService, transactionServiceOf } from './transaction/transaction-registry.js';
 
 /** How often expired clients and locks are swept (RocketMQ's ClientHousekeepingService period). */
 const HOUSEKEEPING_INTERVAL_MS = 10_000;
@@ -94,6 +95,7 @@ export class Broker {
       logger,
     });
     storeRef = store;
+    topicConfigManager.restoreFromStore(store.listQueues(), config.defaultTopicQueueNums);
     try {
       const runtime: BrokerRuntime = {
         brokerAddr: `${config.brokerIP1}:${config.listenPort}`,
@@ -129,6 +131,7 @@ export class Broker {
       pullHoldService.start();
       consumerOffsetManager.start();
       scheduleService.start();
+      transactionServiceOf(deps).start();
       this.housekeeping = setInterval(() => {
         consumerManager.scanExpired();
         producerManager.scanExpired();
@@ -223,6 +226,7 @@ export class Broker {
     }
     if (deps) {
       await deps.scheduleService.close();
+      await closeTransactionService(deps);
       await deps.consumerOffsetManager.close();
       await Promise.all([deps.topicConfigManager.persist(), deps.subscriptionGroupManager.persist()]);
       await deps.store.close();

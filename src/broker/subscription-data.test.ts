@@ -1,4 +1,4 @@
-// Proves TAG subscriptions parse like Java's FilterAPI, filter by hash code then by exact tag, and heartbeat bodies are validated.
+// Proves TAG subscriptions parse like Java's FilterAPI, filter by hash code then by exact tag, SQL92 subscriptions keep their expression, and heartbeat bodies are validated.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isTideError } from '../common/errors.js';
@@ -26,6 +26,14 @@ test('tag expressions and filters', () => {
   assert.equal(filter.matchesRecord!(recordWithTag('BB')), false);
   assert.equal(filter.matchesRecord!(recordWithTag('Aa')), true);
   assert.equal(filter.matchesTagsCode!(0), false, 'untagged messages do not match a tag subscription');
+  assert.equal(filter.matchesRecord!(recordWithTag('Aa').subarray(0, 50)), false, 'a truncated record never matches');
+});
+
+test('SQL92 subscriptions keep their expression as written', () => {
+  const sql = buildSubscriptionData('T', " a > 1 AND b = '*' ", 'SQL92', 7);
+  assert.deepEqual(sql, { topic: 'T', subString: " a > 1 AND b = '*' ", tagsSet: [], codeSet: [], subVersion: 7, expressionType: 'SQL92', classFilterMode: false });
+  assert.equal(buildSubscriptionData('T', undefined, 'SQL92').subString, '', 'no expression is an empty (malformed) one, not "everything"');
+  assert.equal(createTagFilter(sql), undefined, 'the TAG filter does not apply to SQL92');
 });
 
 test('heartbeat bodies', () => {

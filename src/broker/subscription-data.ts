@@ -2,13 +2,14 @@
  * Subscriptions (RocketMQ's SubscriptionData), the HeartbeatData body of HEART_BEAT (34), and the TAG
  * filter the pull path applies. A TAG expression is `*` (everything) or tags joined by `||`; the consume
  * queue holds Java `String.hashCode` of each message's tag, so the cheap check compares hash codes and
- * the exact check compares the tag string of the record (hash codes collide: "Aa" and "BB").
+ * the exact check compares the tag string of the record (hash codes collide: "Aa" and "BB"). A SQL92
+ * subscription keeps its expression as written; filter/subscription-filter.ts compiles it.
  */
 import { TideError } from '../common/errors.js';
 import { javaStringHashCode } from '../common/java-hash.js';
 import { getProperty, MessageProperty } from '../protocol/message-properties.js';
-import { decodeRecord } from '../protocol/message-record.js';
 import type { MessageFilter } from '../store/types.js';
+import { readRecordProperties } from './filter/record-properties.js';
 
 export const ExpressionType = {
   TAG: 'TAG',
@@ -34,7 +35,8 @@ export function isTagType(expressionType: string | undefined): boolean {
 /** Builds a subscription the way Java's FilterAPI does: blank or `*` subscribes to everything. */
 export function buildSubscriptionData(topic: string, subString: string | undefined, expressionType?: string, subVersion = Date.now()): SubscriptionData {
   const type = expressionType === undefined || expressionType === '' ? ExpressionType.TAG : expressionType;
-  const data: SubscriptionData = { topic, subString: subString ?? SUBSCRIBE_ALL, tagsSet: [], codeSet: [], subVersion, expressionType: type, classFilterMode: false };
+  // A SQL92 expression is kept as written (an empty one is malformed, not "everything").
+  const data: SubscriptionData = { topic, subString: subString ?? (isTagType(type) ? SUBSCRIBE_ALL : ''), tagsSet: [], codeSet: [], subVersion, expressionType: type, classFilterMode: false };
   if (!isTagType(type)) return data;
   const expression = (subString ?? '').trim();
   if (expression === '' || expression === SUBSCRIBE_ALL) {
@@ -60,9 +62,9 @@ export function createTagFilter(subscription: SubscriptionData | undefined): Mes
   return {
     matchesTagsCode: (tagsCode: number) => codes.has(tagsCode),
     matchesRecord: (record: Buffer) => {
-      const decoded = decodeRecord(record);
-      if (decoded === null) return false;
-      const tag = getProperty(decoded.properties, MessageProperty.TAGS);
+      const properties = readRecordProperties(record);
+      if (properties === null) return false;
+      const tag = getProperty(properties, MessageProperty.TAGS);
       return tag !== undefined && tags.has(tag);
     },
   };

@@ -63,3 +63,16 @@ test('topic names are validated', () => {
     assert.throws(() => validateTopic(bad), /invalid/);
   }
 });
+
+test('topics that have consume queues but no config are restored after a crash', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'tidemq-topics-restore-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const manager = new TopicConfigManager(options(root));
+  manager.createTopicInSendMessageMethod('Known', 'TBW102', 4, 0);
+  const restored = manager.restoreFromStore(new Map([['Known', [0]], ['Lost', [0, 11]], ['%RETRY%G', [0]], ['Empty', []]]), 8);
+  assert.deepEqual(restored.sort(), ['%RETRY%G', 'Lost']);
+  assert.equal(manager.get('Lost')?.writeQueueNums, 12);
+  assert.equal(manager.get('%RETRY%G')?.readQueueNums, 1);
+  assert.equal(manager.get('Known')?.writeQueueNums, 4, 'existing configs are left alone');
+  assert.equal(manager.get('Empty'), undefined);
+});

@@ -138,6 +138,25 @@ export class TopicConfigManager {
     return config;
   }
 
+  /**
+   * Recreates configs for topics that have consume queues in the store but no entry in topics.json.
+   * topics.json is written in the background after an auto-create, so a crash right after the first
+   * send to a new topic can leave durable messages with no topic config; without this their pulls
+   * would answer TOPIC_NOT_EXIST. Returns the names restored.
+   */
+  restoreFromStore(queues: ReadonlyMap<string, readonly number[]>, defaultQueueNums: number): string[] {
+    const restored: string[] = [];
+    for (const [topic, queueIds] of queues) {
+      if (this.table.has(topic) || queueIds.length === 0) continue;
+      // Retry and DLQ topics have one queue; user topics get at least the auto-create default.
+      const queueNums = Math.max(topic.startsWith('%') ? 1 : defaultQueueNums, Math.max(...queueIds) + 1);
+      this.put(newTopicConfig(topic, { readQueueNums: queueNums, writeQueueNums: queueNums }));
+      restored.push(topic);
+    }
+    if (restored.length > 0) this.logger.warn({ topics: restored }, 'restored topic configs missing from topics.json from the store');
+    return restored;
+  }
+
   /** Creates or replaces a topic (admin UPDATE_AND_CREATE_TOPIC). */
   updateTopicConfig(config: TopicConfig): void {
     validateTopic(config.topicName);

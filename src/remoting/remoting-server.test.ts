@@ -350,3 +350,38 @@ test('a handler promise that never settles is answered SYSTEM_ERROR after reques
     await server.close();
   }
 });
+
+test('an idle connection is closed after idleTimeoutMs, but not while one of its requests is held', async () => {
+  let parked: { request: RemotingCommand; context: RequestContext } | undefined;
+  const { server, port } = await startServer(
+    [
+      [
+        HOLD,
+        (request, context) => {
+          parked = { request, context };
+          return null;
+        },
+      ],
+      [ECHO, echo],
+    ],
+    { idleTimeoutMs: 100 },
+  );
+  const holder = await RawPeer.open(port);
+  const idle = await RawPeer.open(port);
+  try {
+    const held = createRequest(HOLD);
+    holder.socket.write(encodeCommand(held));
+    idle.socket.write(encodeCommand(createRequest(ECHO)));
+    await idle.until(() => idle.received.length === 1);
+    while (!idle.closed) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal(holder.closed, false, 'a connection with a held request is not idle');
+    assert.ok(parked);
+    parked.context.reply(createResponse(parked.request, ResponseCode.SUCCESS, 'held answer'));
+    await holder.until(() => holder.received.length === 1);
+    assert.equal(holder.received[0]?.remark, 'held answer');
+  } finally {
+    holder.socket.destroy();
+    idle.socket.destroy();
+    await server.close();
+  }
+});

@@ -207,8 +207,12 @@ export class SocketConnection implements RemotingConnection, Sweepable {
 
   /** Graceful close: what is queued is still sent, then the socket ends. */
   close(): void {
+    this.closeAfterFlush('closed locally', undefined);
+  }
+
+  private closeAfterFlush(reason: string, cause: unknown): void {
     if (this.isClosed) return;
-    this.finish('closed locally', undefined);
+    this.finish(reason, cause);
     this.flush();
     this.socket.end();
     this.destroyTimer = setTimeout(destroySocket, CLOSE_FLUSH_GRACE_MS, this.socket);
@@ -290,7 +294,8 @@ export class SocketConnection implements RemotingConnection, Sweepable {
     } catch (error) {
       if (!isTideError(error, 'FRAME_MALFORMED') && !isTideError(error, 'FRAME_TOO_LARGE')) throw error;
       this.logger.warn({ remoteAddress: this.remoteAddress, code: error.code }, `closing connection: ${error.message}`);
-      this.abort(`broken framing: ${error.message}`, error);
+      // Answers to the good frames before the broken one still go out; nothing more is read.
+      this.closeAfterFlush(`broken framing: ${error.message}`, error);
     }
   }
 

@@ -117,3 +117,18 @@ test('with warmMappedFileEnable segments are pre-written with zeros, and zeros s
     directory.remove();
   }
 });
+
+test('reopening with a different segment size is refused instead of misreading the log', async () => {
+  const directory = makeTempDirectory();
+  const config = { storePathRootDir: directory.path, mappedFileSizeCommitLog: SEGMENT_BYTES, maxHashSlotNum: 64, maxIndexNum: 256 };
+  const store = await MessageStore.open(config, { logger: recordingLogger() });
+  for (let index = 0; index < 40; index++) store.append(messageInput({ body: 'q'.repeat(300) }));
+  await store.close();
+  await assert.rejects(MessageStore.open({ ...config, mappedFileSizeCommitLog: 2 * SEGMENT_BYTES }, { logger: recordingLogger() }), (error) => isTideError(error, 'STORE_CORRUPT'));
+  // The failed open released the lock and changed nothing.
+  const reopened = await MessageStore.open(config, { logger: recordingLogger() });
+  assert.equal(reopened.recovery.abnormal, false);
+  assert.equal(reopened.getMaxOffsetInQueue('TopicTest', 0), 40);
+  await reopened.close();
+  directory.remove();
+});

@@ -20,7 +20,7 @@
  * reached the disk. Recovery (`recovery.ts`) scans from the checkpoint with magic, size, PHYSICALOFFSET
  * and CRC checks, and `resetEnd` cuts the segment past the last good record and deletes later segments.
  */
-import { closeSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, unlinkSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { TideError } from '../common/errors.js';
 import { assert } from '../common/assert.js';
@@ -113,21 +113,26 @@ export class CommitLog {
     assert(Number.isSafeInteger(options.segmentSizeBytes) && options.segmentSizeBytes >= 4096, 'segment size must be at least 4 KiB');
     mkdirSync(options.directory, { recursive: true });
     const log = new CommitLog(options);
-    for (const file of listOffsetFiles(options.directory)) {
-      if (file.offset % options.segmentSizeBytes !== 0) {
-        log.closeAll();
-        throw new TideError('STORE_CORRUPT', `commit-log segment ${file.name} is not aligned to mappedFileSizeCommitLog ${options.segmentSizeBytes}; was the segment size changed?`);
-      }
+    const files = listOffsetFiles(options.directory);
+    for (const [index, file] of files.entries()) {
       const path = join(options.directory, file.name);
-      log.segments.push({ startOffset: file.offset, path, fd: openSync(path, 'r+'), warmedBytes: 0 });
+      const fd = openSync(path, 'r+');
+      log.segments.push({ startOffset: file.offset, path, fd, warmedBytes: 0 });
+      // Segments are created full length; only the newest may be shorter (a crash while creating it).
+      // Anything else means mappedFileSizeCommitLog changed, and reading on would misplace records.
+      const length = fstatSync(fd).size;
+      if (file.offset % options.segmentSizeBytes !== 0 || length > options.segmentSizeBytes || (length < options.segmentSizeBytes && index < files.length - 1)) {
+        log.closeAll();
+        throw new TideError('STORE_CORRUPT', `commit-log segment ${file.name} (${length} bytes) does not match mappedFileSizeCommitLog ${options.segmentSizeBytes}; was the segment size changed?`);
+      }
     }
     return log;
   }
 
   /**
    * Segments must be contiguous; after a hole (files removed by hand, strays copied in) only the
-   * run holding `keepOffset` (the checkpoint, or the newest segment) is kept and the other segment
-   * files are deleted, with an error logged.
+   * run holding `keepOffset` (the checkpoint, or the newest segment) is kept. The other segment
+   * files are renamed to `<name>.orphan` (ignored from then on, kept for a human) and logged.
    */
   dropDiscontiguousSegments(keepOffset: number): void {
     const runs: Segment[][] = [];
@@ -144,9 +149,9 @@ export class CommitLog {
     for (const run of runs) {
       if (run === kept) continue;
       for (const segment of run) {
-        this.options.logger.error({ segment: segment.path }, 'commit-log segment outside the contiguous log; deleting it');
+        this.options.logger.error({ segment: segment.path }, 'commit-log segment outside the contiguous log; renamed to .orphan');
         closeSync(segment.fd);
-        unlinkSync(segment.path);
+        renameSync(segment.path, `${segment.path}.orphan`);
       }
     }
     this.segments = kept;
@@ -523,8 +528,24 @@ function zeroChunk(length: number): Buffer {
 }
 
 /**
- * Cheap integrity check of a record read back from disk: magic, TOTALSIZE, PHYSICALOFFSET and body
- * CRC. Returns null when good, else the reason.
+ * Whether a record that passed its structural and body-CRC checks still looks torn: its last bytes
+ * are zeros where a whole record never has a zero. The body CRC does not cover the topic and the
+ * properties, and a write cut short leaves zeros at its end (segments are zero-filled before use),
+ * so the record's last byte must be the final property byte (properties end with \u0002 as every
+ * client encodes them) or, without properties, the two-byte zero length after a topic whose last
+ * character is not zero. A property string ending in a NUL character would be taken as torn; no
+ * client encodes one.
+ */
+export function looksTorn(source: Buffer, position: number, size: number): boolean {
+  const end = position + size;
+  if (source[end - 1] !== 0) return false;
+  const propertiesEmpty = source[end - 2] === 0;
+  return !(propertiesEmpty && source[end - 3] !== 0);
+}
+
+/**
+ * Cheap integrity check of a record read back from disk: magic, TOTALSIZE, PHYSICALOFFSET, body
+ * CRC and a torn tail. Returns null when good, else the reason.
  */
 export function verifyRecord(record: Buffer, physicalOffset: number): string | null {
   const size = record.length;
@@ -541,5 +562,6 @@ export function verifyRecord(record: Buffer, physicalOffset: number): string | n
   const bodyStart = bodyLengthPosition + 4;
   if (bodyLength < 0 || bodyStart + bodyLength > size) return `body length ${bodyLength} overruns the record`;
   if (bodyCrc(record.subarray(bodyStart, bodyStart + bodyLength)) !== record.readInt32BE(RecordField.BODY_CRC)) return 'body CRC mismatch';
+  if (looksTorn(record, 0, size)) return 'record ends in zero bytes (torn write)';
   return null;
 }

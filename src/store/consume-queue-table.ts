@@ -5,7 +5,7 @@
  * directory is first renamed to `.deleted-<n>-<ms>` (a name no topic can have) and removed later,
  * when no flush can still be using its files.
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { TideError } from '../common/errors.js';
 import { SYSTEM_TOPIC_NAME_MAX_LENGTH, isValidName, validateTopicName } from '../common/names.js';
@@ -55,9 +55,13 @@ export class ConsumeQueueTable {
         this.options.logger.warn({ directory: topicDirectory }, 'ignoring a consume-queue directory that is not a valid topic name');
         continue;
       }
+      if (!statSync(topicDirectory).isDirectory()) {
+        this.options.logger.warn({ path: topicDirectory }, 'ignoring a stray file among the consume-queue topics');
+        continue;
+      }
       for (const name of readdirSync(topicDirectory)) {
         const queueId = /^[0-9]{1,5}$/.test(name) ? Number(name) : -1;
-        if (queueId < 0 || queueId > MAX_QUEUE_ID) {
+        if (queueId < 0 || queueId > MAX_QUEUE_ID || !statSync(join(topicDirectory, name)).isDirectory()) {
           this.options.logger.warn({ directory: join(topicDirectory, name) }, 'ignoring a consume-queue directory that is not a queue id');
           continue;
         }

@@ -101,7 +101,6 @@ export class ConsumeQueue {
     }
     const last = this.files[this.files.length - 1];
     if (last === undefined) return;
-    this.directoryCreated = false;
     const lastEntries = Math.min(this.entriesPerFile, Math.floor(fileLength(last.fd) / CONSUME_QUEUE_ENTRY_BYTES));
     this.minOffset = this.files[0]!.startOffset;
     this.maxOffset = last.startOffset + lastEntries;

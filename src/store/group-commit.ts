@@ -9,9 +9,11 @@
  *   of the event loop, so the appends of one turn go together; waiters that arrive while it runs
  *   share the next one. When an fdatasync completes, every waiter whose endOffset is at or below the
  *   durable offset is resolved in one loop, and the next fdatasync starts on the next turn, so the
- *   appenders just resolved (their continuations run first) join the group already waiting. Waiters sit in arrays with a head index (they arrive in
- *   offset order), never shifted one by one. One timer, armed for the oldest waiter's deadline,
- *   answers FLUSH_DISK_TIMEOUT to those not made durable within `syncFlushTimeoutMs`.
+ *   appenders just resolved (their continuations run first) join the group already waiting.
+ *   Waiters sit in arrays with a head index (they arrive in offset order), never shifted one by
+ *   one. One timer, armed for the oldest waiter's deadline, answers FLUSH_DISK_TIMEOUT to those not
+ *   made durable within `syncFlushTimeoutMs`; a waiter that arrives out of offset order is only
+ *   answered late, never early.
  * - A failed write or fdatasync rejects every waiter with STORE_WRITE_FAILED and the durable offset
  *   never moves again: nothing written after a failure is ever reported durable.
  */
@@ -106,7 +108,8 @@ export class GroupCommit {
   private readonly onImmediate = (): void => {
     this.writeScheduled = false;
     if (this.failure !== null || this.halted) return;
-    if (this.pendingWaiterCount > 0 || this.flushRequests.length > 0) {
+    // SYNC_FLUSH syncs every append soon, waited for or not (RocketMQ's WAIT=false still flushes).
+    if (this.syncFlush || this.flushRequests.length > 0) {
       this.startSync();
       return;
     }
@@ -134,7 +137,7 @@ export class GroupCommit {
       if (wasEmpty) this.armTimeout();
       // With the disk idle, sync at once, unless a write-out is already scheduled for this turn of
       // the event loop: then the appends of this turn go together in that one.
-      if (!this.syncInFlight && (process.env.TIDE_GC_MODE === 'now' || !this.writeScheduled)) this.startSync();
+      if (!this.syncInFlight && !this.writeScheduled) this.startSync();
     });
   }
 
@@ -193,10 +196,14 @@ export class GroupCommit {
     }
   };
 
+  /**
+   * Whether another fdatasync is due at once: a flush request is open, or (SYNC_FLUSH) bytes were
+   * appended past the durable offset, whether or not anyone still waits for them (a waiter that
+   * timed out must not leave its bytes unsynced until the next append).
+   */
   private hasUnsatisfiedWork(): boolean {
-    const flushed = this.commitLog.flushedOffset;
     if (this.flushRequests.length > 0) return true;
-    return this.pendingWaiterCount > 0 && this.waiterOffsets[this.head]! <= this.commitLog.maxOffset && this.commitLog.maxOffset > flushed;
+    return this.syncFlush && this.commitLog.maxOffset > this.commitLog.flushedOffset;
   }
 
   /** Resolves every waiter and flush request at or below the durable offset. */

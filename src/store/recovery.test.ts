@@ -78,6 +78,7 @@ test('after a crash the torn tail is cut, the tail past the checkpoint is re-dis
     assert.equal(report.corruptOffset, end, 'the torn record is reported');
     assert.ok(logger.errors.length >= 1);
     assert.equal(existsSync(strayPath), false);
+    assert.ok(existsSync(`${strayPath}.orphan`), 'the stray is moved aside, not deleted');
     const tail = readFileSync(activeSegment).subarray(relativeEnd);
     assert.ok(tail.every((byte) => byte === 0), 'nothing is left past the recovered end');
 
@@ -204,6 +205,31 @@ test('a flipped byte in a record past the checkpoint is caught by recovery, whic
     const next = reopened.append(messageInput({ topic: 'R', queueId: 0 }));
     assert.equal(next.physicalOffset, tail[2]!.physicalOffset);
     assert.equal(next.queueOffset, 4);
+  } finally {
+    await reopened.close();
+    directory.remove();
+  }
+});
+
+test('a record torn inside its properties (which the body CRC does not cover) is cut by recovery', async () => {
+  const directory = makeTempDirectory();
+  const root = directory.path;
+  const store = await MessageStore.open(configFor(root), { logger: recordingLogger() });
+  const bare = store.append(messageInput({ topic: 'R', body: 'no-properties' }));
+  const results = appendBatch(store, 'props', 3);
+  await new Promise((resolve) => setImmediate(resolve));
+  await store.simulateCrash();
+  const last = results[2]!;
+  writeAt(segmentPath(root, last.physicalOffset), Buffer.alloc(3), (last.endOffset % SEGMENT_BYTES) - 3);
+
+  const logger = recordingLogger();
+  const reopened = await MessageStore.open(configFor(root), { logger });
+  try {
+    assert.equal(reopened.recovery.corruptOffset, last.physicalOffset);
+    assert.equal(reopened.recovery.endOffset, last.physicalOffset);
+    assert.ok(reopened.readRecord(bare.physicalOffset), 'a record without properties ends in zeros legitimately');
+    assert.ok(reopened.readRecord(results[1]!.physicalOffset));
+    assert.equal(reopened.readRecord(last.physicalOffset), null);
   } finally {
     await reopened.close();
     directory.remove();

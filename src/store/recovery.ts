@@ -6,8 +6,9 @@
  *    consume queues and the key index, was durable when the checkpoint was written). Without a valid
  *    checkpoint, start at the oldest segment.
  * 2. Drop every consume-queue tail entry at or past P (and holes); they are re-created in step 3.
- * 3. Scan records from P, each checked for magic, size, PHYSICALOFFSET = its position and body CRC
- *    (`checkRecord(..., verifyCrc = true)`). A BLANK marker jumps to the next segment. Each good
+ * 3. Scan records from P, each checked for magic, size, PHYSICALOFFSET = its position, body CRC
+ *    (`checkRecord(..., verifyCrc = true)`) and a zero tail (`looksTorn`: the CRC covers only the
+ *    body, and a write cut short leaves zeros at the end of the record). A BLANK marker jumps to the next segment. Each good
  *    record is re-dispatched: its consume-queue entry at the QUEUEOFFSET stored in the record, and its
  *    keys into the key index unless the index already has them. The scan stops at the first end of
  *    data (zeros) or bad record; a bad record is logged as an error.
@@ -30,7 +31,7 @@ import {
 } from '../protocol/message-record.js';
 import { indexKeysOf } from '../protocol/message-properties.js';
 import type { Checkpoint } from './checkpoint.js';
-import type { CommitLog } from './commit-log.js';
+import { looksTorn, type CommitLog } from './commit-log.js';
 import type { ConsumeQueueTable } from './consume-queue-table.js';
 import type { KeyIndex } from './key-index.js';
 import type { StoreLogger } from './store-logger.js';
@@ -162,6 +163,11 @@ function scanAndRedispatch(options: RecoveryOptions, startOffset: number): ScanR
       const physicalOffset = chunkStart + position;
       if (readInt64(chunk, position + RecordField.PHYSICAL_OFFSET) !== physicalOffset) {
         reportCorrupt(result, logger, physicalOffset, 'PHYSICALOFFSET field does not match its position');
+        stop = true;
+        break;
+      }
+      if (looksTorn(chunk, position, check.size)) {
+        reportCorrupt(result, logger, physicalOffset, 'record ends in zero bytes (torn write)');
         stop = true;
         break;
       }

@@ -22,7 +22,7 @@ import { recoverStore, type RecoveryReport } from './recovery.js';
 import { Retention } from './retention.js';
 import type { StoreConfig } from './store-config.js';
 import { defaultStoreLogger, type StoreLogger } from './store-logger.js';
-import { StoreLock, abortMarkerExists, createAbortMarker } from './store-lock.js';
+import { StoreLock, abortMarkerExists, createAbortMarker, removeAbortMarker } from './store-lock.js';
 import type { MessageArrivedListener } from './types.js';
 
 export const CHECKPOINT_FILE_NAME = 'checkpoint';
@@ -70,8 +70,10 @@ export async function openStoreParts(config: StoreConfig, options: MessageStoreO
   mkdirSync(root, { recursive: true });
   const lock = StoreLock.acquire(root);
   const opened: Partial<Pick<StoreParts, 'commitLog' | 'consumeQueues' | 'keyIndex'>> = {};
+  const abnormal = abortMarkerExists(root);
+  // Until recovery starts changing files, a failed open leaves the store as it found it.
+  let filesTouched = false;
   try {
-    const abnormal = abortMarkerExists(root);
     createAbortMarker(root);
     const checkpointPath = join(root, CHECKPOINT_FILE_NAME);
     const checkpoint = readCheckpoint(checkpointPath);
@@ -101,6 +103,7 @@ export async function openStoreParts(config: StoreConfig, options: MessageStoreO
       maxIndexNum: config.maxIndexNum,
       logger: toCommonLogger(logger),
     }));
+    filesTouched = true;
     const recovery = recoverStore({
       commitLog,
       consumeQueues,
@@ -137,6 +140,7 @@ export async function openStoreParts(config: StoreConfig, options: MessageStoreO
     opened.commitLog?.closeAll();
     opened.consumeQueues?.closeAll();
     await opened.keyIndex?.close().catch(() => undefined);
+    if (!abnormal && !filesTouched) removeAbortMarker(root);
     lock.release();
     throw error;
   }

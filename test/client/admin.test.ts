@@ -2,7 +2,7 @@
 import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { Admin, MQClientError, Producer, PullConsumer, PushConsumer, type MessageQueue } from '../../src/client/index.js';
-import { FAST_CLIENT, FAST_CONSUMER, sleep, startTestBroker, uniqueName, waitFor, type Standalone } from './client-test-support.js';
+import { FAST_CLIENT, FAST_CONSUMER, sleep, startTestBroker, uniqueName, waitFor, type Standalone, SUITE_TIMEOUT_MS } from './client-test-support.js';
 
 /** Runs `body`; a REQUEST_CODE_NOT_SUPPORTED answer skips the test instead of failing it. */
 async function unlessUnsupported(context: TestContext, body: () => Promise<void>): Promise<void> {
@@ -17,7 +17,7 @@ async function unlessUnsupported(context: TestContext, body: () => Promise<void>
   }
 }
 
-describe('Admin', { timeout: 60_000 }, () => {
+describe('Admin', { timeout: SUITE_TIMEOUT_MS }, () => {
   let broker: Standalone;
   let producer: Producer;
   let admin: Admin;

@@ -1,25 +1,24 @@
-// Proves producer failover across brokers: with one `tidemq namesrv` and two `tidemq broker` processes, two producers spread sends over both brokers, and after one broker is SIGKILLed every send still succeeds on the survivor (retry on another broker plus the latency circuit breaker).
+// Proves producer failover across brokers: with one name server and two broker processes (`tidemq namesrv` / `tidemq broker`, or RocketMQ's with TIDEMQ_TEST_TARGET=rocketmq), two producers spread sends over both brokers, and after one broker is SIGKILLed every send still succeeds on the survivor (retry on another broker plus the latency circuit breaker).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Admin, Producer, type SendResult } from '../../src/client/index.js';
-import { makeTempHome, startBroker, startNameServer, type TideProcess } from '../support/tidemq-process.js';
-import { FAST_CLIENT, SMALL_BROKER_PROPERTIES, uniqueName, waitFor } from './client-test-support.js';
+import { FAST_CLIENT, makeTempHome, startTestClusterBroker, startTestNameServer, SUITE_TIMEOUT_MS, uniqueName, waitFor, type TestServer } from './client-test-support.js';
 
-describe('producer failover', { timeout: 60_000 }, () => {
+describe('producer failover', { timeout: SUITE_TIMEOUT_MS }, () => {
   const homes = [makeTempHome('tidemq-client-ns-'), makeTempHome('tidemq-client-a-'), makeTempHome('tidemq-client-b-')];
-  const processes: TideProcess[] = [];
+  const processes: TestServer[] = [];
   let namesrvAddr = '';
-  let brokerB: TideProcess;
+  let brokerB: TestServer;
   const producers: Producer[] = [];
   let admin: Admin;
   const topic = uniqueName('TopicFailover');
 
   before(async () => {
-    const namesrv = await startNameServer(homes[0]!.home);
+    const namesrv = await startTestNameServer(homes[0]!.home);
     processes.push(namesrv);
     namesrvAddr = namesrv.namesrvAddr;
     for (const [index, brokerName] of ['broker-a', 'broker-b'].entries()) {
-      const broker = await startBroker({ home: homes[index + 1]!.home, namesrvAddr, brokerName, properties: { ...SMALL_BROKER_PROPERTIES, brokerClusterName: 'FailoverCluster' } });
+      const broker = await startTestClusterBroker({ home: homes[index + 1]!.home, namesrvAddr, brokerName, properties: { brokerClusterName: 'FailoverCluster' } });
       processes.push(broker);
       if (brokerName === 'broker-b') brokerB = broker;
     }
@@ -33,7 +32,7 @@ describe('producer failover', { timeout: 60_000 }, () => {
   after(async () => {
     await Promise.all(producers.map((producer) => producer.close()));
     await admin?.close();
-    for (const process of processes) await process.stop();
+    for (const process of processes.reverse()) await process.stop();
     for (const home of homes) home.cleanup();
   });
 

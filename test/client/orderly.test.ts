@@ -2,11 +2,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Admin, Producer, PushConsumer } from '../../src/client/index.js';
-import { FAST_CLIENT, FAST_CONSUMER, sleep, startTestBroker, uniqueName, waitFor, type Standalone } from './client-test-support.js';
+import { FAST_CLIENT, FAST_CONSUMER, sleep, startTestBroker, uniqueName, waitFor, type Standalone, SUITE_TIMEOUT_MS } from './client-test-support.js';
 
 const KEYS = 8;
 
-describe('orderly PushConsumer', { timeout: 60_000 }, () => {
+describe('orderly PushConsumer', { timeout: SUITE_TIMEOUT_MS }, () => {
   let broker: Standalone;
   let producer: Producer;
   let admin: Admin;

@@ -3,9 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Admin, MQClientError, Producer, PullConsumer, type MessageQueue, type ReceivedMessage } from '../../src/client/index.js';
 import { queueKey } from '../../src/client/message-queue.js';
-import { FAST_CLIENT, startTestBroker, uniqueName, waitFor, type Standalone } from './client-test-support.js';
+import { FAST_CLIENT, startTestBroker, uniqueName, waitFor, type Standalone, SUITE_TIMEOUT_MS } from './client-test-support.js';
 
-describe('PullConsumer', { timeout: 60_000 }, () => {
+describe('PullConsumer', { timeout: SUITE_TIMEOUT_MS }, () => {
   let broker: Standalone;
   let producer: Producer;
   let admin: Admin;

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Admin, DiagnosticsChannelName, MQClientError, Producer, PushConsumer, type MessageQueue, type ReceivedMessage } from '../../src/client/index.js';
 import { queueKey } from '../../src/client/message-queue.js';
-import { FAST_CLIENT, FAST_CONSUMER, sleep, startTestBroker, uniqueName, waitFor, type Standalone } from './client-test-support.js';
+import { FAST_CLIENT, FAST_CONSUMER, sleep, startTestBroker, uniqueName, waitFor, type Standalone, SUITE_TIMEOUT_MS } from './client-test-support.js';
 
-describe('PushConsumer', { timeout: 60_000 }, () => {
+describe('PushConsumer', { timeout: SUITE_TIMEOUT_MS }, () => {
   let broker: Standalone;
   let producer: Producer;
   let admin: Admin;

@@ -168,7 +168,9 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<CrashSc
       const before = scenario.powerLoss ? snapshotFiles(storeDir) : null;
       const syncLogPath = join(workDir, `sync-${run}.log`);
       const killPlan: KillPlan = random() < 0.15 ? { afterSpawnMs: randomInt(random, 10, 250) } : { afterReadyMs: randomInt(random, 50, 400) };
-      const args = [...commonArgs, '--run', String(run), ...(scenario.powerLoss ? ['--sync-log', syncLogPath] : [])];
+      // Every 10th run (and every run of a short loop) checks the whole store; the others its recent part.
+      const fullCheck = scenario.cycles <= 20 || run % 10 === 0;
+      const args = [...commonArgs, '--run', String(run), '--full-check', fullCheck ? '1' : '0', ...(scenario.powerLoss ? ['--sync-log', syncLogPath] : [])];
       const outcome = await runChild(args, killPlan);
       assert.equal(outcome.failures.length, 0, describe(run, outcome));
       assert.ok(outcome.killed, `${describe(run, outcome)}\nthe child exited by itself`);

@@ -11,11 +11,12 @@
  *    that QUEUEOFFSET, its topic and queue, and is itself a valid workload message (unacknowledged
  *    survivors of a crash are fine, but they must be whole);
  *  - no message (run, seq) appears twice anywhere, and no physical offset is used twice.
+ * With `window`, the same checks run over the recent part of the store only.
  */
 import { isTideError } from '../../src/common/errors.js';
 import { decodeRecord, encodeRecord, type DecodedRecord } from '../../src/protocol/message-record.js';
 import type { MessageStoreApi } from '../../src/store/types.js';
-import { buildAppendInput, queueName, runSeqOfProperties, type Ack } from './crash-workload.js';
+import { buildAppendInput, queueName, runSeqOfProperties, seededRandom, type Ack } from './crash-workload.js';
 
 /** Failures kept per verification; past this only the count grows. */
 const MAX_REPORTED_FAILURES = 25;
@@ -28,6 +29,13 @@ export interface VerifyOptions {
    * ended past the durable end of the commit log). Absent: every acknowledged message must be there.
    */
   mayLose?: (ack: Ack) => boolean;
+  /**
+   * Checks only the recent part of a large store, so a long crash loop stays linear: the
+   * acknowledgements of runs >= fromRun plus `sampleOlder` older ones picked by `seed`, and each
+   * consume queue from the lowest offset among them (or its last `tailEntries` entries). Absent:
+   * everything is checked.
+   */
+  window?: { fromRun: number; sampleOlder: number; seed: number; tailEntries: number };
 }
 
 export interface VerifyReport {
@@ -39,8 +47,6 @@ export interface VerifyReport {
   lost: Ack[];
   /** Records read through the consume queues. */
   records: number;
-  /** Next queue offset per queue (`topic/queueId`), as the store reports it. */
-  maxOffsets: Map<string, number>;
 }
 
 interface Located {
@@ -50,17 +56,28 @@ interface Located {
 }
 
 export function verifyStore(store: MessageStoreApi, acks: readonly Ack[], options: VerifyOptions = {}): VerifyReport {
-  const report: VerifyReport = { failures: [], failureCount: 0, verifiedAcks: 0, lost: [], records: 0, maxOffsets: new Map() };
+  const report: VerifyReport = { failures: [], failureCount: 0, verifiedAcks: 0, lost: [], records: 0 };
   const fail = (text: string): void => {
     report.failureCount++;
     if (report.failures.length < MAX_REPORTED_FAILURES) report.failures.push(text);
   };
 
-  // Pass 1: read every consume queue end to end.
+  const checked = options.window === undefined ? acks : pickWindow(acks, options.window, options.mayLose);
+  const scanFrom = new Map<string, number>();
+  if (options.window !== undefined) {
+    for (const ack of checked) {
+      const name = queueName(ack.topic, ack.queueId);
+      scanFrom.set(name, Math.min(scanFrom.get(name) ?? Number.MAX_SAFE_INTEGER, ack.queueOffset));
+    }
+  }
+
+  // Pass 1: read the consume queues (end to end, or their recent part).
   const byQueue = new Map<string, Map<number, Located>>();
   const seenMessages = new Map<string, string>();
   const seenPhysical = new Set<number>();
-  const queues = store.listQueues();
+  // A copy: the store's own map must not grow with the queues only the acknowledgements name.
+  const queues = new Map<string, number[]>();
+  for (const [topic, queueIds] of store.listQueues()) queues.set(topic, [...queueIds]);
   for (const ack of acks) {
     const ids = queues.get(ack.topic) ?? [];
     if (!ids.includes(ack.queueId)) {
@@ -75,9 +92,11 @@ export function verifyStore(store: MessageStoreApi, acks: readonly Ack[], option
       byQueue.set(name, located);
       const minOffset = store.getMinOffsetInQueue(topic, queueId);
       const maxOffset = store.getMaxOffsetInQueue(topic, queueId);
-      report.maxOffsets.set(name, maxOffset);
       if (minOffset !== 0 && maxOffset > 0) fail(`${name}: min offset ${minOffset}, expected 0 (nothing is deleted in these tests)`);
       let queueOffset = minOffset;
+      if (options.window !== undefined) {
+        queueOffset = Math.max(minOffset, Math.min(scanFrom.get(name) ?? maxOffset, maxOffset - options.window.tailEntries));
+      }
       while (queueOffset < maxOffset) {
         const result = store.getMessages(topic, queueId, queueOffset, READ_BATCH_MESSAGES, READ_BATCH_BYTES);
         if (result.status !== 'FOUND' || result.records.length === 0) {
@@ -115,10 +134,10 @@ export function verifyStore(store: MessageStoreApi, acks: readonly Ack[], option
   }
 
   // Pass 2: every acknowledged message, by queue offset (from pass 1) and by physical offset.
-  for (const ack of acks) {
+  for (const ack of checked) {
     const name = queueName(ack.topic, ack.queueId);
     const what = `acked r${ack.run}-s${ack.seq} (${name}@${ack.queueOffset}, physical ${ack.physicalOffset})`;
-    const located = byQueue.get(name)?.get(ack.queueOffset);
+    const located = byQueue.get(name)?.get(ack.queueOffset) ?? locateDirectly(store, ack, fail);
     const physical = readByPhysicalOffset(store, ack.physicalOffset);
     const intactInQueue = located !== undefined && located.run === ack.run && located.seq === ack.seq && located.physicalOffset === ack.physicalOffset;
     const intactPhysical = physical.record !== null && physical.record.length === ack.size && isExpectedRecord(physical.record, ack);
@@ -140,6 +159,34 @@ export function verifyStore(store: MessageStoreApi, acks: readonly Ack[], option
     if (!intactPhysical) fail(`${what}: readRecord gave ${physical.error ?? (physical.record === null ? 'null' : `a different record of ${physical.record.length} B`)}`);
   }
   return report;
+}
+
+/**
+ * The acknowledgements a windowed check looks at: the recent runs, every one a power cut may have
+ * taken (the parent forgets that list after this check), and a seeded sample of the rest.
+ */
+function pickWindow(acks: readonly Ack[], window: { fromRun: number; sampleOlder: number; seed: number }, mayLose?: (ack: Ack) => boolean): Ack[] {
+  const isRecent = (ack: Ack): boolean => ack.run >= window.fromRun || (mayLose?.(ack) ?? false);
+  const recent = acks.filter(isRecent);
+  const older = acks.filter((ack) => !isRecent(ack));
+  const random = seededRandom(window.seed);
+  for (let index = 0; index < window.sampleOlder && older.length > 0; index++) {
+    recent.push(older[Math.floor(random() * older.length)]!);
+  }
+  return recent;
+}
+
+/** Finds an acknowledged message outside the scanned part of its queue through its consume-queue entry. */
+function locateDirectly(store: MessageStoreApi, ack: Ack, fail: (text: string) => void): Located | undefined {
+  const entry = store.getConsumeQueueEntry(ack.topic, ack.queueId, ack.queueOffset);
+  if (entry === null) return undefined;
+  const record = readByPhysicalOffset(store, entry.physicalOffset).record;
+  if (record === null) return undefined;
+  const where = `${queueName(ack.topic, ack.queueId)}@${ack.queueOffset}`;
+  const found = checkWorkloadRecord(record, fail, where);
+  if (found === null) return undefined;
+  if (found.queueOffset !== ack.queueOffset) fail(`${where}: record has QUEUEOFFSET ${found.queueOffset}`);
+  return { run: found.run, seq: found.seq, physicalOffset: found.physicalOffset };
 }
 
 function readByPhysicalOffset(store: MessageStoreApi, physicalOffset: number): { record: Buffer | null; error?: string } {

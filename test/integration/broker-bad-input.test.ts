@@ -66,15 +66,14 @@ test('a 5 MiB body is MESSAGE_ILLEGAL, system topics refuse sends, unknown codes
   assert.equal((await client.invoke(running.address, sendV2Request('T', 'x', { queueId: 9999 }))).code, 29, 'queue id out of range');
   const unknown = await client.invoke(running.address, createRequest(99_999));
   assert.equal(unknown.code, 3);
-  const timer = await client.invoke(running.address, sendV2Request('T', 'x', { properties: { TIMER_DELAY_SEC: '10' } }));
-  assert.equal(timer.code, 1);
-  assert.match(timer.remark ?? '', /timer/);
+  const timer = await client.invoke(running.address, sendV2Request('T', 'x', { properties: { TIMER_DELAY_SEC: 'abc' } }));
+  assert.equal(timer.code, 13, 'a malformed delivery time is MESSAGE_ILLEGAL');
+  assert.match(timer.remark ?? '', /TIMER_DELAY_SEC/);
   const sql = await client.invoke(running.address, createRequest(RequestCode.PULL_MESSAGE, {
     consumerGroup: 'CG', topic: 'T', queueId: '0', queueOffset: '0', maxMsgNums: '32', sysFlag: '4', commitOffset: '0',
-    suspendTimeoutMillis: '0', subscription: 'a > 1', subVersion: '0', expressionType: 'SQL92',
+    suspendTimeoutMillis: '0', subscription: 'a > AND', subVersion: '0', expressionType: 'SQL92',
   }));
-  assert.equal(sql.code, 23);
-  assert.match(sql.remark ?? '', /SQL92/);
+  assert.equal(sql.code, 23, 'a malformed SQL92 expression is SUBSCRIPTION_PARSE_FAILED');
   // After all that the broker still works.
   await send(client, running.address, 'StillFine', 'ok');
   assert.equal((await client.invoke(running.address, pullRequest('CG', 'StillFine', 0, { subscription: '*' }))).code, 0);

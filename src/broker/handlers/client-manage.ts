@@ -7,7 +7,9 @@
  * IS_SUPPORT_HEART_BEAT_V2=true and IS_SUB_CHANGE. For a V1 heartbeat (no fingerprint) IS_SUB_CHANGE is
  * always true; for V2 it says whether the group's fingerprint changed since the last heartbeat (or
  * the broker lacks the group's subscriptions), and a `withoutSub` V2 heartbeat keeps the subscriptions
- * already known.
+ * already known. While enablePropertyFilter is on, a SQL92 subscription that does not compile makes the
+ * answer SUBSCRIPTION_PARSE_FAILED (23, remark: the reason with line, column and offset); the rest of
+ * the heartbeat still registers.
  */
 import { ResponseCode, isTideError } from '../../common/errors.js';
 import type { RequestHandler } from '../../protocol/remoting-command.js';
@@ -15,7 +17,8 @@ import type { BrokerDeps } from '../broker-deps.js';
 import type { ClientChannelInfo } from '../client-channel-info.js';
 import { fieldsOf, optionalString, requiredString } from '../header-fields.js';
 import { Perm } from '../../protocol/route-data.js';
-import { isTagType, parseHeartbeatData } from '../subscription-data.js';
+import { propertyFilterDisabledMessage, sql92CacheOf } from '../filter/index.js';
+import { ExpressionType, isTagType, parseHeartbeatData, type ConsumerData } from '../subscription-data.js';
 import { retryTopicOf } from '../topic-names.js';
 import { answer, jsonBody, parseJsonBody } from './handler-support.js';
 
@@ -26,6 +29,25 @@ export function createHeartbeatHandler(deps: BrokerDeps): RequestHandler {
   const { subscriptionGroupManager, topicConfigManager, consumerManager, producerManager, logger } = deps;
   /** group → fingerprint of the last V2 heartbeat. */
   const fingerprints = new Map<string, number>();
+  const sql92Cache = sql92CacheOf(deps);
+
+  /** The remark for the first SQL92 subscription that does not compile (only checked while SQL92 is on). */
+  function firstMalformedSubscription(consumers: readonly ConsumerData[]): string | undefined {
+    if (!deps.config.enablePropertyFilter) return undefined;
+    for (const consumer of consumers) {
+      for (const subscription of consumer.subscriptionDataSet) {
+        if (subscription.expressionType !== ExpressionType.SQL92) continue;
+        try {
+          sql92Cache.compile(consumer.groupName, subscription);
+        } catch (error) {
+          if (!isTideError(error)) throw error;
+          return error.message;
+        }
+      }
+    }
+    return undefined;
+  }
+
   return (request, context) => {
     const heartbeat = parseHeartbeatData(request.body);
     const isV2 = heartbeat.heartbeatFingerprint !== 0;
@@ -76,10 +98,15 @@ export function createHeartbeatHandler(deps: BrokerDeps): RequestHandler {
       );
     }
     for (const producer of heartbeat.producerDataSet) producerManager.register(producer.groupName, client());
-    return answer(request, ResponseCode.SUCCESS, undefined, {
+    const extFields = {
       IS_SUPPORT_HEART_BEAT_V2: 'true',
       IS_SUB_CHANGE: String(isV2 ? subscriptionChanged : true),
-    });
+    };
+    // Everything above is registered even so (as Java does); the client learns at once that an
+    // expression will not work, with where it is wrong, instead of only from failing pulls.
+    const malformed = firstMalformedSubscription(heartbeat.consumerDataSet);
+    if (malformed !== undefined) return answer(request, ResponseCode.SUBSCRIPTION_PARSE_FAILED, malformed, extFields);
+    return answer(request, ResponseCode.SUCCESS, undefined, extFields);
   };
 }
 
@@ -107,15 +134,34 @@ export function createGetConsumerListByGroupHandler(deps: BrokerDeps): RequestHa
   };
 }
 
+/**
+ * CHECK_CLIENT_CONFIG: a Java consumer asks before subscribing with SQL92. As in Java: SQL92 while
+ * enablePropertyFilter is off → SYSTEM_ERROR; an expression that does not compile (or an unknown
+ * expression type) → SUBSCRIPTION_PARSE_FAILED with the reason and position in the remark.
+ */
 export function createCheckClientConfigHandler(deps: BrokerDeps): RequestHandler {
+  const sql92Cache = sql92CacheOf(deps);
   return (request) => {
     const body = parseJsonBody(request.body);
-    const subscription = body?.subscriptionData as { expressionType?: unknown } | undefined;
+    const subscription = body?.subscriptionData as { expressionType?: unknown; subString?: unknown; topic?: unknown; subVersion?: unknown } | undefined;
     if (!subscription || typeof subscription !== 'object') return answer(request);
     const expressionType = typeof subscription.expressionType === 'string' ? subscription.expressionType : undefined;
     if (isTagType(expressionType)) return answer(request);
-    if (!deps.config.enablePropertyFilter) {
-      return answer(request, ResponseCode.SYSTEM_ERROR, `The broker does not support consumer to filter message by ${expressionType} (enablePropertyFilter=false)`);
+    if (!deps.config.enablePropertyFilter) return answer(request, ResponseCode.SYSTEM_ERROR, propertyFilterDisabledMessage(String(expressionType)));
+    if (expressionType !== ExpressionType.SQL92) {
+      return answer(request, ResponseCode.SUBSCRIPTION_PARSE_FAILED, `unknown expression type ${JSON.stringify(String(expressionType).slice(0, 32))}: use TAG or SQL92`);
+    }
+    const group = typeof body?.group === 'string' ? body.group : '';
+    const subVersion = Number(subscription.subVersion ?? 0);
+    try {
+      sql92Cache.compile(group, {
+        topic: typeof subscription.topic === 'string' ? subscription.topic : '',
+        subString: typeof subscription.subString === 'string' ? subscription.subString : '',
+        subVersion: Number.isFinite(subVersion) ? subVersion : 0,
+      });
+    } catch (error) {
+      if (!isTideError(error)) throw error;
+      return answer(request, ResponseCode.SUBSCRIPTION_PARSE_FAILED, error.message);
     }
     return answer(request);
   };

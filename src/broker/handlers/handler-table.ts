@@ -15,6 +15,7 @@ import {
   createUnregisterClientHandler,
 } from './client-manage.js';
 import { createQueryConsumerOffsetHandler, createUpdateConsumerOffsetHandler } from './consumer-offset.js';
+import { createEndTransactionHandler } from './end-transaction.js';
 import { guarded } from './handler-support.js';
 import {
   createGetEarliestMessageStoreTimeHandler,
@@ -24,6 +25,7 @@ import {
 } from './offset-queries.js';
 import { createPullMessageHandler } from './pull-message.js';
 import { createQueryMessageHandler, createViewMessageByIdHandler } from './query-message.js';
+import { createRecallMessageHandler } from './recall-message.js';
 import { createLockBatchHandler, createUnlockBatchHandler } from './queue-lock.js';
 import { createConsumerSendMsgBackHandler } from './send-back.js';
 import { createSendMessageHandler } from './send-message.js';
@@ -53,6 +55,8 @@ export function createHandlerTable(deps: BrokerDeps): Map<number, RequestHandler
     [RequestCode.QUERY_MESSAGE, createQueryMessageHandler(deps)],
     [RequestCode.VIEW_MESSAGE_BY_ID, createViewMessageByIdHandler(deps)],
     [RequestCode.CONSUMER_SEND_MSG_BACK, createConsumerSendMsgBackHandler(deps)],
+    [RequestCode.RECALL_MESSAGE, createRecallMessageHandler(deps)],
+    [RequestCode.END_TRANSACTION, createEndTransactionHandler(deps)],
   ];
   for (const [code, handler] of entries) table.set(code, guarded(handler, deps.logger));
   // Admin handlers come last and may not replace a data-path handler by accident.

@@ -2,9 +2,15 @@
  * PULL_MESSAGE (11) and LITE_PULL_MESSAGE (361). Checks the broker, group and topic permissions and the
  * queue id, finds the subscription (from the header when sysFlag has the subscription bit, else from
  * the group's heartbeats), commits the offset the client piggybacks (commit bit), reads up to
- * `maxMsgsNumBatch` messages / `maxTransferBytesOnMessageInMemory` bytes through the TAG filter and
- * answers FOUND (0, body = raw records end to end), PULL_NOT_FOUND (19), PULL_RETRY_IMMEDIATELY (20)
- * or PULL_OFFSET_MOVED (21) with nextBeginOffset, minOffset, maxOffset and suggestWhichBrokerId.
+ * `maxMsgsNumBatch` messages / `maxTransferBytesOnMessageInMemory` bytes through the subscription's
+ * filter and answers FOUND (0, body = raw records end to end), PULL_NOT_FOUND (19),
+ * PULL_RETRY_IMMEDIATELY (20) or PULL_OFFSET_MOVED (21) with nextBeginOffset, minOffset, maxOffset
+ * and suggestWhichBrokerId.
+ *
+ * Filters (filter/subscription-filter.ts): TAG by tags code, then exact tag; SQL92 on the message
+ * properties when enablePropertyFilter is on, compiled once per group, topic and subVersion. SQL92
+ * while it is off, an unknown expression type or a malformed expression answer
+ * SUBSCRIPTION_PARSE_FAILED (23); for a malformed one the remark gives the line, column and offset.
  *
  * Long polling: a pull with the suspend bit that finds nothing is held (the handler returns null) and
  * answered later through `context.reply`, when a message arrives or the suspend time is up (see
@@ -13,12 +19,13 @@
  */
 import { ResponseCode, TideError } from '../../common/errors.js';
 import { createResponse, type RemotingCommand, type RemotingConnection, type RequestContext, type RequestHandler } from '../../protocol/remoting-command.js';
-import type { GetMessageStatus, MessageFilter } from '../../store/types.js';
+import type { GetMessageStatus } from '../../store/types.js';
 import type { BrokerDeps } from '../broker-deps.js';
 import { fieldsOf, optionalInteger, optionalString, requiredInteger, requiredString } from '../header-fields.js';
 import { MessageModel } from '../consumer-manager.js';
 import { isReadable } from '../../protocol/route-data.js';
-import { buildSubscriptionData, createTagFilter, isTagType, type SubscriptionData } from '../subscription-data.js';
+import { createSubscriptionFilter, sql92CacheOf } from '../filter/index.js';
+import { buildSubscriptionData, type SubscriptionData } from '../subscription-data.js';
 import { validateTopic } from '../topic-config-manager.js';
 import { errorAnswer } from './handler-support.js';
 
@@ -87,6 +94,7 @@ export function pullResponseCode(status: GetMessageStatus, requestedOffset: numb
 
 export function createPullMessageHandler(deps: BrokerDeps): RequestHandler {
   const { config, store, subscriptionGroupManager, topicConfigManager, consumerManager, consumerOffsetManager, pullHoldService } = deps;
+  const sql92Cache = sql92CacheOf(deps);
 
   function resolveSubscription(header: PullMessageRequestHeader): SubscriptionData {
     if ((header.sysFlag & PullSysFlag.SUBSCRIPTION) !== 0) {
@@ -137,10 +145,8 @@ export function createPullMessageHandler(deps: BrokerDeps): RequestHandler {
       throw new TideError('QUEUE_ID_INVALID', `queueId[${header.queueId}] is illegal, topic:[${header.topic}] topicConfig.readQueueNums:[${topicConfig.readQueueNums}] consumer:[${connection.remoteAddress}]`);
     }
     const subscription = resolveSubscription(header);
-    if (!isTagType(subscription.expressionType) && !config.enablePropertyFilter) {
-      throw new TideError('INVALID_PARAMETER', `The broker does not support consumer to filter message by ${subscription.expressionType} (enablePropertyFilter=false)`, { responseCode: ResponseCode.SUBSCRIPTION_PARSE_FAILED });
-    }
-    const filter = createTagFilter(subscription);
+    // TAG or SQL92; SQL92 switched off, unknown types and malformed expressions answer 23 with why.
+    const filter = createSubscriptionFilter(header.consumerGroup, subscription, config, sql92Cache);
     if (allowSuspend && (header.sysFlag & PullSysFlag.COMMIT_OFFSET) !== 0 && header.commitOffset >= 0) {
       consumerOffsetManager.commitOffset(header.consumerGroup, header.topic, header.queueId, header.commitOffset);
     }
@@ -156,7 +162,7 @@ export function createPullMessageHandler(deps: BrokerDeps): RequestHandler {
         queueOffset: header.queueOffset,
         connection,
         deadlineMs: Date.now() + holdMs,
-        filter: filter as MessageFilter | undefined,
+        filter,
         wake: () => {
           let response: RemotingCommand | null;
           try {

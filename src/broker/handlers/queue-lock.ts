@@ -1,8 +1,11 @@
 /**
  * LOCK_BATCH_MQ (41) and UNLOCK_BATCH_MQ (42, often oneway): queue locks for orderly consumers.
  * Body `{consumerGroup, clientId, onlyThisBroker, mqSet:[{topic, brokerName, queueId}]}`; the lock answer
- * is `{"lockOKMQSet":[...]}` with the queues the client now holds (see queue-lock-manager.ts).
+ * is `{"lockOKMQSet":[...]}` with the queues the client now holds (see queue-lock-manager.ts). Only the
+ * owner's unlock releases a queue; an unlock naming queues another client holds is ignored. Owner
+ * changes are written to `config/queueLocks.json` before the lock answer, so they survive a restart.
  */
+import { join } from 'node:path';
 import { TideError } from '../../common/errors.js';
 import { isOneway, type RequestHandler } from '../../protocol/remoting-command.js';
 import type { BrokerDeps } from '../broker-deps.js';
@@ -41,10 +44,21 @@ export function parseLockBatchBody(body: Buffer | undefined): LockBatchBody {
   };
 }
 
+/** Where the lock owners are kept across restarts (see queue-lock-manager.ts). */
+export function queueLockFilePath(storePathRootDir: string): string {
+  return join(storePathRootDir, 'config', 'queueLocks.json');
+}
+
 export function createLockBatchHandler(deps: BrokerDeps): RequestHandler {
-  return (request) => {
+  // The handler table is built once per broker start, before it listens: the moment to restore owners.
+  // (broker.ts constructs the manager without the store path; this keeps the wiring in this file.)
+  deps.queueLockManager.attachPersistence(queueLockFilePath(deps.config.storePathRootDir), deps.logger);
+  return async (request) => {
     const body = parseLockBatchBody(request.body);
     const locked = deps.queueLockManager.tryLockBatch(body.consumerGroup, body.mqSet, body.clientId);
+    // A new owner is on disk before it hears it owns the queue, so a restart cannot hand the queue to
+    // someone else while this client consumes it. Renewals change nothing and answer at once.
+    await deps.queueLockManager.persist();
     return answer(request, 0, undefined, undefined, jsonBody({ lockOKMQSet: locked }));
   };
 }
@@ -53,6 +67,7 @@ export function createUnlockBatchHandler(deps: BrokerDeps): RequestHandler {
   return (request) => {
     const body = parseLockBatchBody(request.body);
     deps.queueLockManager.unlockBatch(body.consumerGroup, body.mqSet, body.clientId);
+    deps.queueLockManager.persist().catch((error: unknown) => deps.logger.error({ err: error }, 'writing the queue lock file failed'));
     return isOneway(request) ? null : answer(request);
   };
 }

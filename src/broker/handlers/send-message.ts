@@ -6,6 +6,16 @@
  * appends, waits for the disk under SYNC_FLUSH (unless WAIT=false) and answers msgId (offsetMsgId),
  * queueId and queueOffset. A write not durable in time is answered FLUSH_DISK_TIMEOUT (10), never SUCCESS.
  *
+ * Delayed messages (DELAY level, or the 5.x TIMER_DELIVER_MS / TIMER_DELAY_SEC / TIMER_DELAY_MS) are
+ * parked by the MessageWriter, which also refuses a malformed or too distant delivery time with
+ * MESSAGE_ILLEGAL (13); a parked timer message's answer carries `recallHandle` (RocketMQ 5.3) for
+ * RECALL_MESSAGE. Batch entries may be neither delayed nor transactional (MESSAGE_ILLEGAL).
+ *
+ * A transactional send (TRAN_MSG=true, the PREPARED sysFlag) is stored as a half message by the
+ * TransactionalMessageService: the answer carries the half's offsetMsgId and half-queue offset (the
+ * producer ends the transaction with them) and transactionId = UNIQ_KEY. A delay requested by a
+ * transactional message runs from its commit; its format is checked at the send.
+ *
  * Batch body (320): entries end to end, each `totalSize i32 | magic i32 | bodyCRC i32 | flag i32 |
  * bodyLen i32 | body | propertiesLen i16 | properties`; topic and queue come from the header.
  */
@@ -20,11 +30,15 @@ import { RequestCode } from '../../protocol/request-code.js';
 import type { AppendResult } from '../../store/types.js';
 import type { BrokerDeps } from '../broker-deps.js';
 import { fieldsOf, optionalBoolean, optionalInteger, optionalString, requiredInteger, requiredString, type HeaderFields } from '../header-fields.js';
-import type { OutgoingMessage } from '../message-writer.js';
+import { delayLevelOf, type OutgoingMessage } from '../message-writer.js';
 import { isWriteable, Perm } from '../../protocol/route-data.js';
 import { dlqTopicOf, groupOfRetryTopic, isNotAllowedSendTopic, isRetryTopic } from '../topic-names.js';
 import { validateTopic } from '../topic-config-manager.js';
 import type { TopicConfig } from '../../protocol/route-data.js';
+import { recallHandleFor } from '../timer/recall-handle.js';
+import { dropTimerRequest, hasTimerRequest, requestedDeliverMs } from '../timer/timer-properties.js';
+import { isTransactionalSend } from '../transaction/half-message.js';
+import { transactionServiceOf } from '../transaction/transaction-registry.js';
 import { answer } from './handler-support.js';
 
 export interface SendMessageRequestHeader {
@@ -83,15 +97,18 @@ interface BatchEntry {
   properties: string;
 }
 
+/** An entry with an empty body and no properties: five int32 fields and the int16 properties length. */
+const MIN_BATCH_ENTRY_BYTES = 22;
+
 /** Splits a batch body; throws MESSAGE_ILLEGAL on any inconsistency. */
 export function decodeBatchBody(body: Buffer): BatchEntry[] {
   const entries: BatchEntry[] = [];
   let position = 0;
   while (position < body.length) {
     const remaining = body.length - position;
-    if (remaining < 26) throw new TideError('MESSAGE_ILLEGAL', `batch body: truncated entry at byte ${position}`);
+    if (remaining < MIN_BATCH_ENTRY_BYTES) throw new TideError('MESSAGE_ILLEGAL', `batch body: truncated entry at byte ${position}`);
     const totalSize = body.readInt32BE(position);
-    if (totalSize < 26 || totalSize > remaining) throw new TideError('MESSAGE_ILLEGAL', `batch body: entry size ${totalSize} at byte ${position} is out of range`);
+    if (totalSize < MIN_BATCH_ENTRY_BYTES || totalSize > remaining) throw new TideError('MESSAGE_ILLEGAL', `batch body: entry size ${totalSize} at byte ${position} is out of range`);
     const flag = body.readInt32BE(position + 12);
     const bodyLength = body.readInt32BE(position + 16);
     const bodyStart = position + 20;
@@ -132,6 +149,7 @@ export function bornHostOf(connection: RemotingConnection): HostAddress {
 export function createSendMessageHandler(deps: BrokerDeps): RequestHandler {
   const uniqueKeys = new UniqueKeyGenerator(deps.runtime.storeHost.ip.length === 4 ? deps.runtime.storeHost.ip : undefined);
   const { config, topicConfigManager, subscriptionGroupManager, queueLockManager, writer, store } = deps;
+  const transactions = transactionServiceOf(deps);
 
   /** The topic's config after the Java msgCheck rules, creating it when allowed. */
   function checkTopic(header: SendMessageRequestHeader, connection: RemotingConnection): TopicConfig {
@@ -177,23 +195,17 @@ export function createSendMessageHandler(deps: BrokerDeps): RequestHandler {
     properties.set(MessageProperty.CLUSTER, config.brokerClusterName);
   }
 
-  /** Refuses what TideMQ cannot store correctly yet, with the remark a Java broker would give. */
-  function refuseUnsupported(properties: MessageProperties, reconsumeTimes: number): void {
-    const prepared = properties.get(MessageProperty.TRAN_MSG);
-    if (prepared !== undefined && prepared.toLowerCase() === 'true' && !(reconsumeTimes > 0 && properties.has(MessageProperty.DELAY))) {
-      // Transactions are a separate task; until then behave like Java with rejectTransactionMessage=true.
-      throw new TideError('NO_PERMISSION', `the broker[${config.brokerIP1}] sending transaction message is forbidden`);
-    }
-    const hasTimer = properties.has(MessageProperty.TIMER_DELIVER_MS) || properties.has(MessageProperty.TIMER_DELAY_SEC) || properties.has(MessageProperty.TIMER_DELAY_MS);
-    if (hasTimer) {
-      if (properties.has(MessageProperty.DELAY)) {
-        // As in Java: a delay level wins and the timer properties are dropped.
-        properties.delete(MessageProperty.TIMER_DELIVER_MS);
-        properties.delete(MessageProperty.TIMER_DELAY_SEC);
-        properties.delete(MessageProperty.TIMER_DELAY_MS);
-      } else {
-        throw new TideError('INVALID_PARAMETER', 'accurate timer messages (TIMER_DELIVER_MS / TIMER_DELAY_SEC / TIMER_DELAY_MS) are not enabled on this broker; use a delay level (DELAY)', { responseCode: ResponseCode.SYSTEM_ERROR });
-      }
+  /**
+   * Checks the delivery-time request of a transactional message now, while the producer can still be
+   * told: the half is not parked, the delay runs from the commit (the writer parks the committed
+   * message), so a malformed timer property would otherwise surface only at END_TRANSACTION.
+   */
+  function checkTransactionalTimer(properties: MessageProperties): void {
+    if (properties.has(MessageProperty.DELAY)) {
+      delayLevelOf(properties);
+      dropTimerRequest(properties);
+    } else if (hasTimerRequest(properties)) {
+      requestedDeliverMs(properties, Date.now(), Number.MAX_SAFE_INTEGER);
     }
   }
 
@@ -214,7 +226,14 @@ export function createSendMessageHandler(deps: BrokerDeps): RequestHandler {
     }
   }
 
-  async function answerWritten(request: RemotingCommand, results: AppendResult[], queueId: number, waitForDisk: boolean, transactionId: string | undefined): Promise<RemotingCommand> {
+  async function answerWritten(
+    request: RemotingCommand,
+    results: AppendResult[],
+    queueId: number,
+    waitForDisk: boolean,
+    transactionId: string | undefined,
+    recallHandle: string | undefined,
+  ): Promise<RemotingCommand> {
     let code: number = ResponseCode.SUCCESS;
     const last = results[results.length - 1]!;
     if (config.flushDiskType === 'SYNC_FLUSH' && waitForDisk) {
@@ -230,6 +249,7 @@ export function createSendMessageHandler(deps: BrokerDeps): RequestHandler {
       TRACE_ON: String(config.traceOn),
     };
     if (transactionId !== undefined) extFields.transactionId = transactionId;
+    if (recallHandle !== undefined) extFields.recallHandle = recallHandle;
     return answer(request, code, code === ResponseCode.SUCCESS ? undefined : 'the message is stored but not yet flushed to disk within syncFlushTimeout', extFields);
   }
 
@@ -239,6 +259,15 @@ export function createSendMessageHandler(deps: BrokerDeps): RequestHandler {
     }
   }
 
+  /** What a batch entry may not be: delayed (by level or timer) or transactional. */
+  function checkBatchable(properties: MessageProperties): void {
+    if ((Number(properties.get(MessageProperty.DELAY) ?? 0) || 0) > 0) {
+      throw new TideError('MESSAGE_ILLEGAL', 'delay levels are not supported for batch messages');
+    }
+    if (hasTimerRequest(properties)) throw new TideError('MESSAGE_ILLEGAL', 'timer messages (TIMER_DELIVER_MS / TIMER_DELAY_SEC / TIMER_DELAY_MS) are not supported for batch messages');
+    if (isTransactionalSend(properties, 0)) throw new TideError('MESSAGE_ILLEGAL', 'transactional messages cannot be sent in a batch');
+  }
+
   async function sendOne(request: RemotingCommand, header: SendMessageRequestHeader, connection: RemotingConnection): Promise<RemotingCommand> {
     const topicConfig = checkTopic(header, connection);
     const body = request.body ?? Buffer.alloc(0);
@@ -246,7 +275,8 @@ export function createSendMessageHandler(deps: BrokerDeps): RequestHandler {
     const queueId = header.queueId < 0 ? randomInt(Math.max(1, topicConfig.writeQueueNums)) : header.queueId;
     const properties = decodeProperties(header.properties ?? '');
     const reconsumeTimes = header.reconsumeTimes ?? 0;
-    refuseUnsupported(properties, reconsumeTimes);
+    const transactional = isTransactionalSend(properties, reconsumeTimes);
+    if (transactional) checkTransactionalTimer(properties);
     addBrokerProperties(properties);
     let sysFlag = header.sysFlag;
     if (topicConfig.topicFilterType === 'MULTI_TAG') sysFlag |= SysFlag.MULTI_TAGS;
@@ -264,8 +294,15 @@ export function createSendMessageHandler(deps: BrokerDeps): RequestHandler {
     };
     routeRetry(header, message, request);
     const waitForDisk = properties.get(MessageProperty.WAIT)?.toLowerCase() !== 'false';
+    const uniqueKey = properties.get(MessageProperty.UNIQ_KEY);
+    if (transactional) {
+      const half = transactions.prepare(message, header.producerGroup);
+      return answerWritten(request, [half], queueId, waitForDisk, uniqueKey, undefined);
+    }
     const written = writer.write(message);
-    return answerWritten(request, [written.result], queueId, waitForDisk, properties.get(MessageProperty.UNIQ_KEY));
+    const timer = written.timer;
+    const recallHandle = timer?.uniqueKey === undefined ? undefined : recallHandleFor(timer.realTopic, config.brokerName, timer.deliverMs, timer.uniqueKey);
+    return answerWritten(request, [written.result], queueId, waitForDisk, uniqueKey, recallHandle);
   }
 
   async function sendBatch(request: RemotingCommand, header: SendMessageRequestHeader, connection: RemotingConnection): Promise<RemotingCommand> {
@@ -276,7 +313,7 @@ export function createSendMessageHandler(deps: BrokerDeps): RequestHandler {
     const entries = decodeBatchBody(body);
     const queueId = header.queueId < 0 ? randomInt(Math.max(1, topicConfig.writeQueueNums)) : header.queueId;
     const batchProperties = decodeProperties(header.properties ?? '');
-    refuseUnsupported(batchProperties, 0);
+    checkBatchable(batchProperties);
     let sysFlag = header.sysFlag;
     if (topicConfig.topicFilterType === 'MULTI_TAG') sysFlag |= SysFlag.MULTI_TAGS;
     const bornHost = bornHostOf(connection);
@@ -284,10 +321,7 @@ export function createSendMessageHandler(deps: BrokerDeps): RequestHandler {
     const messages: OutgoingMessage[] = entries.map((entry) => {
       const properties = decodeProperties(entry.properties);
       for (const [key, value] of batchProperties) if (!properties.has(key)) properties.set(key, value);
-      if ((Number(properties.get(MessageProperty.DELAY) ?? 0) || 0) > 0) {
-        throw new TideError('MESSAGE_ILLEGAL', 'delay levels are not supported for batch messages');
-      }
-      refuseUnsupported(properties, 0);
+      checkBatchable(properties);
       addBrokerProperties(properties);
       return {
         topic: header.topic,
@@ -305,7 +339,7 @@ export function createSendMessageHandler(deps: BrokerDeps): RequestHandler {
     // No await between the appends: the batch gets consecutive queue offsets.
     const results = messages.map((message) => writer.write(message).result);
     const waitForDisk = batchProperties.get(MessageProperty.WAIT)?.toLowerCase() !== 'false';
-    return answerWritten(request, results, queueId, waitForDisk, undefined);
+    return answerWritten(request, results, queueId, waitForDisk, undefined, undefined);
   }
 
   return (request, context) => {

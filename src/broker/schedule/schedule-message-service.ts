@@ -10,7 +10,8 @@
  * written when it changed every `persistIntervalMs` and on close. After a crash the progress may lag the
  * deliveries, so a few messages can be delivered twice: at-least-once, like RocketMQ.
  *
- * A later task adds a timer wheel for arbitrary delivery times; this service stays the 4.x level path.
+ * This service also owns the 5.x timer (timer/timer-message-service.ts, arbitrary delivery times),
+ * started and closed with it, so the broker wires one delay component.
  */
 import { join } from 'node:path';
 import { isTideError } from '../../common/errors.js';
@@ -20,6 +21,8 @@ import { decodeRecord } from '../../protocol/message-record.js';
 import type { MessageStoreApi } from '../../store/types.js';
 import { DurableJsonFile } from '../durable-json-file.js';
 import type { MessageWriter } from '../message-writer.js';
+import { TimerMessageService } from '../timer/timer-message-service.js';
+import type { TimerSettings } from '../timer/timer-settings.js';
 import { SystemTopic } from '../topic-names.js';
 
 export interface ScheduleMessageServiceOptions {
@@ -32,6 +35,10 @@ export interface ScheduleMessageServiceOptions {
   persistIntervalMs?: number;
   now?: () => number;
   logger?: Logger;
+  /** The broker config: the timer reads its keys (timerMaxDelaySec, ...) and fileReservedTime from it. */
+  brokerConfig?: object;
+  /** Overrides of the timer settings (tests, benchmarks). */
+  timerSettings?: Partial<TimerSettings>;
 }
 
 export class ScheduleMessageService {
@@ -40,16 +47,35 @@ export class ScheduleMessageService {
   private readonly file: DurableJsonFile;
   private readonly logger: Logger;
   private readonly now: () => number;
-  private timer: NodeJS.Timeout | null = null;
+  private interval: NodeJS.Timeout | null = null;
   private dirty = false;
   private lastPersistMs = 0;
   private stopped = false;
+  /** 5.x timer messages. */
+  readonly timer: TimerMessageService;
 
   constructor(private readonly options: ScheduleMessageServiceOptions) {
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
     this.file = new DurableJsonFile(join(options.storePathRootDir, 'config', 'delayOffset.json'), () => this.encode());
     this.load();
+    this.timer = new TimerMessageService({
+      store: options.store,
+      writer: options.writer,
+      storePathRootDir: options.storePathRootDir,
+      ...(options.brokerConfig ? { config: options.brokerConfig } : {}),
+      ...(options.timerSettings ? { settings: options.timerSettings } : {}),
+      ...(options.now ? { now: options.now } : {}),
+      logger: this.logger,
+    });
+  }
+
+  /**
+   * Hands the broker config to the timer when the broker did not pass it at construction (it must
+   * come before start for the settings that shape the timer's files; the horizon applies at once).
+   */
+  useBrokerConfig(config: object): void {
+    if (this.options.brokerConfig === undefined) this.timer.useConfig(config);
   }
 
   get maxDelayLevel(): number {
@@ -62,17 +88,19 @@ export class ScheduleMessageService {
   }
 
   start(): void {
-    if (this.timer) return;
+    if (this.interval) return;
     this.stopped = false;
     this.lastPersistMs = this.now();
-    this.timer = setInterval(() => this.tick(), this.options.tickIntervalMs);
-    this.timer.unref();
+    this.interval = setInterval(() => this.tick(), this.options.tickIntervalMs);
+    this.interval.unref();
+    this.timer.start();
   }
 
   async close(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    if (this.interval) clearInterval(this.interval);
+    this.interval = null;
+    await this.timer.close();
     await this.persist();
   }
 

@@ -13,6 +13,7 @@ import { createGetBrokerConfigHandler, createUpdateBrokerConfigHandler } from '.
 import { createGetBrokerRuntimeInfoHandler } from './broker-runtime-info.js';
 import { createGetConsumerConnectionListHandler, createGetProducerConnectionListHandler } from './client-connections.js';
 import { createConsumeMessageDirectlyHandler, createGetConsumerRunningInfoHandler } from './client-relay.js';
+import { createResendDlqMessageHandler, RESEND_DLQ_MESSAGE } from './dlq-resend.js';
 import { createGetConsumeStatsHandler, createQueryConsumeTimeSpanHandler, createQueryTopicConsumeByWhoHandler } from './consume-stats.js';
 import { createGetAllConsumerOffsetHandler, createGetAllDelayOffsetHandler } from './offset-tables.js';
 import { createResetOffsetHandler } from './reset-offset.js';
@@ -33,6 +34,7 @@ import {
 export { buildBrokerRuntimeInfo } from './broker-runtime-info.js';
 export { runtimeUpdatableSettings } from './broker-config-admin.js';
 export { AdminState } from './admin-state.js';
+export { MAX_RESEND_COUNT, RESEND_DLQ_MESSAGE } from './dlq-resend.js';
 
 export function registerAdminHandlers(table: Map<number, RequestHandler>, deps: BrokerDeps): void {
   const state = new AdminState(deps);
@@ -59,6 +61,7 @@ export function registerAdminHandlers(table: Map<number, RequestHandler>, deps: 
     [RequestCode.INVOKE_BROKER_TO_RESET_OFFSET, createResetOffsetHandler(deps)],
     [RequestCode.GET_CONSUMER_RUNNING_INFO, createGetConsumerRunningInfoHandler(deps)],
     [RequestCode.CONSUME_MESSAGE_DIRECTLY, createConsumeMessageDirectlyHandler(deps)],
+    [RESEND_DLQ_MESSAGE, createResendDlqMessageHandler(deps)],
   ];
   for (const [code, handler] of entries) {
     assert(!table.has(code), `admin request code ${code} registered twice`);

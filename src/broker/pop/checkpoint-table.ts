@@ -1,0 +1,198 @@
+/**
+ * The in-memory table of POP state: one PopQueue per (group, topic the messages sit in, queue id) with
+ * its pop offset, and one Checkpoint per pop of one queue (up to 32 messages, their acks in one u32
+ * bitmap, its due time in the expiry wheel). Lookups by receipt handle are one map get; an ack is a
+ * bit set; nothing here scans the in-flight messages.
+ */
+import { assert } from '../../common/assert.js';
+import { MAX_CHECKPOINT_MESSAGES } from './pop-log-codec.js';
+import type { WheelEntry } from './expiry-wheel.js';
+import type { FifoQueueState } from './fifo-queue-state.js';
+
+export class PopQueue {
+  /** Next queue offset to hand out (-1 until initialised). */
+  popOffset = -1;
+  /** FIFO pops of this queue (created on the first one). */
+  fifo: FifoQueueState | null = null;
+
+  constructor(
+    /** Small number naming this queue in the pop log. */
+    readonly ref: number,
+    readonly group: string,
+    /** The topic the messages sit in (a pop retry topic for re-deliveries). */
+    readonly topic: string,
+    /** The topic clients name. */
+    readonly originalTopic: string,
+    readonly queueId: number,
+  ) {}
+}
+
+export class Checkpoint implements WheelEntry {
+  wheelBucket = -1;
+  wheelIndex = -1;
+  ackedBits = 0;
+  /** Messages whose bit was set by a change of invisible time (their old handle is stale), in memory only. */
+  changedBits = 0;
+  /** True while its un-acked messages are being re-stored; acks are refused then. */
+  reviving = false;
+
+  constructor(
+    readonly queue: PopQueue,
+    readonly startOffset: number,
+    readonly popTimeMs: number,
+    readonly invisibleTimeMs: number,
+    readonly count: number,
+    /** offset - startOffset per message; null = contiguous from startOffset. */
+    readonly diffs: Uint32Array | null,
+  ) {
+    assert(count >= 1 && count <= MAX_CHECKPOINT_MESSAGES, `checkpoint of ${count} messages`);
+  }
+
+  get reviveAtMs(): number {
+    return this.popTimeMs + this.invisibleTimeMs;
+  }
+
+  get fullMask(): number {
+    return this.count === 32 ? 0xffffffff : 2 ** this.count - 1;
+  }
+
+  get allAcked(): boolean {
+    return this.ackedBits === this.fullMask;
+  }
+
+  get unackedCount(): number {
+    return bitCount(~this.ackedBits & this.fullMask);
+  }
+
+  offsetAt(index: number): number {
+    return this.diffs === null ? this.startOffset + index : this.startOffset + this.diffs[index]!;
+  }
+
+  /** Index of the message at `queueOffset`, or -1. */
+  indexOf(queueOffset: number): number {
+    const diff = queueOffset - this.startOffset;
+    if (this.diffs === null) return diff >= 0 && diff < this.count ? diff : -1;
+    for (let index = 0; index < this.count; index++) if (this.diffs[index] === diff) return index;
+    return -1;
+  }
+
+  isAcked(index: number): boolean {
+    return ((this.ackedBits >>> index) & 1) === 1;
+  }
+
+  /** Sets bits; returns the bits that were newly set. */
+  ack(bits: number): number {
+    const fresh = (bits & ~this.ackedBits & this.fullMask) >>> 0;
+    this.ackedBits = (this.ackedBits | fresh) >>> 0;
+    return fresh;
+  }
+}
+
+export function bitCount(bits: number): number {
+  let value = bits >>> 0;
+  let count = 0;
+  while (value !== 0) {
+    value = (value & (value - 1)) >>> 0;
+    count++;
+  }
+  return count;
+}
+
+function checkpointKey(queueRef: number, startOffset: number, popTimeMs: number): string {
+  return `${queueRef}:${startOffset}:${popTimeMs}`;
+}
+
+function queueKey(group: string, topic: string, queueId: number): string {
+  return `${group}\u0000${topic}\u0000${queueId}`;
+}
+
+export class CheckpointTable {
+  private readonly queuesByKey = new Map<string, PopQueue>();
+  private readonly queuesByRef = new Map<number, PopQueue>();
+  private readonly checkpoints = new Map<string, Checkpoint>();
+  /** Un-acked messages in flight per group. */
+  private readonly inflightByGroup = new Map<string, number>();
+  private nextRef = 1;
+  private inflightTotal = 0;
+
+  get checkpointCount(): number {
+    return this.checkpoints.size;
+  }
+
+  get inflightMessages(): number {
+    return this.inflightTotal;
+  }
+
+  inflightOf(group: string): number {
+    return this.inflightByGroup.get(group) ?? 0;
+  }
+
+  findQueue(group: string, topic: string, queueId: number): PopQueue | undefined {
+    return this.queuesByKey.get(queueKey(group, topic, queueId));
+  }
+
+  queueByRef(ref: number): PopQueue | undefined {
+    return this.queuesByRef.get(ref);
+  }
+
+  queues(): IterableIterator<PopQueue> {
+    return this.queuesByRef.values();
+  }
+
+  /** Returns the queue and whether it was created now (the caller then logs its QUEUE record). */
+  getOrCreateQueue(group: string, topic: string, originalTopic: string, queueId: number, ref?: number): { queue: PopQueue; created: boolean } {
+    const key = queueKey(group, topic, queueId);
+    const existing = this.queuesByKey.get(key);
+    if (existing) return { queue: existing, created: false };
+    const queueRef = ref ?? this.nextRef;
+    assert(!this.queuesByRef.has(queueRef), `pop queue ref ${queueRef} reused`);
+    this.nextRef = Math.max(this.nextRef, queueRef + 1);
+    const queue = new PopQueue(queueRef, group, topic, originalTopic, queueId);
+    this.queuesByKey.set(key, queue);
+    this.queuesByRef.set(queueRef, queue);
+    return { queue, created: true };
+  }
+
+  get(queue: PopQueue, startOffset: number, popTimeMs: number): Checkpoint | undefined {
+    return this.checkpoints.get(checkpointKey(queue.ref, startOffset, popTimeMs));
+  }
+
+  has(queue: PopQueue, startOffset: number, popTimeMs: number): boolean {
+    return this.checkpoints.has(checkpointKey(queue.ref, startOffset, popTimeMs));
+  }
+
+  add(checkpoint: Checkpoint): void {
+    const key = checkpointKey(checkpoint.queue.ref, checkpoint.startOffset, checkpoint.popTimeMs);
+    assert(!this.checkpoints.has(key), `checkpoint ${key} exists`);
+    this.checkpoints.set(key, checkpoint);
+    this.addInflight(checkpoint.queue.group, checkpoint.unackedCount);
+  }
+
+  /** Removes a checkpoint; its un-acked messages stop counting as in flight. */
+  remove(checkpoint: Checkpoint): void {
+    const key = checkpointKey(checkpoint.queue.ref, checkpoint.startOffset, checkpoint.popTimeMs);
+    if (this.checkpoints.get(key) !== checkpoint) return;
+    this.checkpoints.delete(key);
+    this.addInflight(checkpoint.queue.group, -checkpoint.unackedCount);
+  }
+
+  /** Acks bits of a checkpoint in the table; returns the newly acked bits. */
+  ack(checkpoint: Checkpoint, bits: number): number {
+    const fresh = checkpoint.ack(bits);
+    if (fresh !== 0) this.addInflight(checkpoint.queue.group, -bitCount(fresh));
+    return fresh;
+  }
+
+  all(): IterableIterator<Checkpoint> {
+    return this.checkpoints.values();
+  }
+
+  private addInflight(group: string, delta: number): void {
+    if (delta === 0) return;
+    const next = (this.inflightByGroup.get(group) ?? 0) + delta;
+    assert(next >= 0, 'in-flight count below zero');
+    if (next === 0) this.inflightByGroup.delete(group);
+    else this.inflightByGroup.set(group, next);
+    this.inflightTotal += delta;
+  }
+}

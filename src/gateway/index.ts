@@ -1,0 +1,2 @@
+/** Public API of the gateways (gRPC today; HTTP and MQTT live beside it). */
+export { GrpcGateway, DEFAULT_GRPC_PORT, type GrpcGatewayOptions, type PopPort } from './grpc/index.js';
