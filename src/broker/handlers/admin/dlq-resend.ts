@@ -27,7 +27,7 @@
  * fresh message. The DLQ copy stays (the DLQ is append-only); each call appends another copy.
  */
 import { randomInt } from 'node:crypto';
-import { ResponseCode, TideError } from '../../../common/errors.js';
+import { isTideError, ResponseCode, TideError } from '../../../common/errors.js';
 import { createOffsetMessageId, decodeOffsetMessageId } from '../../../protocol/message-id.js';
 import { decodeProperties, MessageProperty } from '../../../protocol/message-properties.js';
 import { decodeRecord, TRANSACTION_TYPE_MASK, type DecodedRecord } from '../../../protocol/message-record.js';
@@ -95,11 +95,18 @@ function invalid(message: string, responseCode: number = ResponseCode.INVALID_PA
 /** The DLQ records a request names (decoded; bodies are views into copies the store made). */
 function findDlqRecords(deps: BrokerDeps, dlqTopic: string, msgId: string | undefined, queueOffset: number | undefined, maxCount: number): DecodedRecord[] {
   if (msgId !== undefined) {
+    // Java UNIQ_KEYs are 32 hex characters too, so an id that decodes as an offsetMsgId may be a key
+    // whose "offset" points anywhere: anything but a record of this DLQ there means "try the key".
     const byOffset = decodeOffsetMessageId(msgId);
-    if (byOffset !== null) {
-      const bytes = deps.store.readRecord(byOffset.physicalOffset);
+    if (byOffset !== null && byOffset.physicalOffset >= 0) {
+      let bytes: Buffer | null = null;
+      try {
+        bytes = deps.store.readRecord(byOffset.physicalOffset);
+      } catch (error) {
+        if (!isTideError(error)) throw error;
+      }
       const record = bytes === null ? null : decodeRecord(bytes);
-      if (record !== null && record.topic === dlqTopic) return [record];
+      if (record !== null && record.topic === dlqTopic && record.physicalOffset === byOffset.physicalOffset) return [record];
     }
     // A UNIQ_KEY: the key index may collide, so compare the key itself; newest copy first.
     const found = deps.store.queryMessageByKey(dlqTopic, msgId, MAX_KEY_MATCHES, 0, Number.MAX_SAFE_INTEGER);
