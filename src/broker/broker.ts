@@ -30,6 +30,7 @@ import { ScheduleMessageService } from './schedule/schedule-message-service.js';
 import { SubscriptionGroupManager } from './subscription-group-manager.js';
 import { TopicConfigManager } from './topic-config-manager.js';
 import { closeTransactionService, transactionServiceOf } from './transaction/transaction-registry.js';
+import { closePopService, notifyPopMessageArriving, popServiceOf } from './pop/index.js';
 
 /** How often expired clients and locks are swept (RocketMQ's ClientHousekeepingService period). */
 const HOUSEKEEPING_INTERVAL_MS = 10_000;
@@ -91,7 +92,10 @@ export class Broker {
     const store = await MessageStore.open(config, {
       ...this.options.storeOptions,
       tagsCodeOf: (record) => recoveredTagsCode(record, delayLevelsMs),
-      onMessageArrived: (topic: string, queueId: number, queueOffset: number, tagsCode: number) => pullHoldService.notifyMessageArriving(topic, queueId, queueOffset, tagsCode),
+      onMessageArrived: (topic: string, queueId: number, queueOffset: number, tagsCode: number) => {
+        pullHoldService.notifyMessageArriving(topic, queueId, queueOffset, tagsCode);
+        if (this.deps) notifyPopMessageArriving(this.deps, topic, queueId);
+      },
       logger,
     });
     storeRef = store;
@@ -131,6 +135,7 @@ export class Broker {
       pullHoldService.start();
       consumerOffsetManager.start();
       scheduleService.start();
+      popServiceOf(deps).start();
       transactionServiceOf(deps).start();
       this.housekeeping = setInterval(() => {
         consumerManager.scanExpired();
@@ -226,6 +231,7 @@ export class Broker {
     }
     if (deps) {
       await deps.scheduleService.close();
+      await closePopService(deps);
       await closeTransactionService(deps);
       await deps.consumerOffsetManager.close();
       await Promise.all([deps.topicConfigManager.persist(), deps.subscriptionGroupManager.persist()]);

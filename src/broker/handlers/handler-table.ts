@@ -17,6 +17,7 @@ import {
 import { createQueryConsumerOffsetHandler, createUpdateConsumerOffsetHandler } from './consumer-offset.js';
 import { createEndTransactionHandler } from './end-transaction.js';
 import { guarded } from './handler-support.js';
+import { popServiceOf, registerPopHandlers } from '../pop/index.js';
 import {
   createGetEarliestMessageStoreTimeHandler,
   createGetMaxOffsetHandler,
@@ -66,5 +67,6 @@ export function createHandlerTable(deps: BrokerDeps): Map<number, RequestHandler
     if (!table.has(code)) table.set(code, guarded(handler, deps.logger));
     else deps.logger.warn({ code }, 'admin handler ignored: the code already has a data-path handler');
   }
+  registerPopHandlers(table, deps, popServiceOf(deps));
   return table;
 }

@@ -1,8 +1,8 @@
 /**
  * The in-memory table of POP state: one PopQueue per (group, topic the messages sit in, queue id) with
  * its pop offset, and one Checkpoint per pop of one queue (up to 32 messages, their acks in one u32
- * bitmap, its due time in the expiry wheel). Lookups by receipt handle are one map get; an ack is a
- * bit set; nothing here scans the in-flight messages.
+ * bitmap, its due time in the expiry wheel). Lookups by receipt handle are one map get with a number
+ * key; an ack is a bit set; nothing here scans the in-flight messages.
  */
 import { assert } from '../../common/assert.js';
 import { MAX_CHECKPOINT_MESSAGES } from './pop-log-codec.js';
@@ -14,6 +14,12 @@ export class PopQueue {
   popOffset = -1;
   /** FIFO pops of this queue (created on the first one). */
   fifo: FifoQueueState | null = null;
+  /**
+   * Live checkpoints by start offset (a number key: no string built per lookup). Two checkpoints
+   * share a start offset only when a change of invisible time re-hides a message whose offset
+   * started a pop; they are chained through `nextSameStart`.
+   */
+  readonly checkpoints = new Map<number, Checkpoint>();
 
   constructor(
     /** Small number naming this queue in the pop log. */
@@ -35,6 +41,8 @@ export class Checkpoint implements WheelEntry {
   changedBits = 0;
   /** True while its un-acked messages are being re-stored; acks are refused then. */
   reviving = false;
+  /** The next checkpoint of the same queue with the same start offset (rare; see PopQueue). */
+  nextSameStart: Checkpoint | undefined = undefined;
 
   constructor(
     readonly queue: PopQueue,
@@ -98,10 +106,6 @@ export function bitCount(bits: number): number {
   return count;
 }
 
-function checkpointKey(queueRef: number, startOffset: number, popTimeMs: number): string {
-  return `${queueRef}:${startOffset}:${popTimeMs}`;
-}
-
 function queueKey(group: string, topic: string, queueId: number): string {
   return `${group}\u0000${topic}\u0000${queueId}`;
 }
@@ -109,14 +113,14 @@ function queueKey(group: string, topic: string, queueId: number): string {
 export class CheckpointTable {
   private readonly queuesByKey = new Map<string, PopQueue>();
   private readonly queuesByRef = new Map<number, PopQueue>();
-  private readonly checkpoints = new Map<string, Checkpoint>();
+  private checkpointTotal = 0;
   /** Un-acked messages in flight per group. */
   private readonly inflightByGroup = new Map<string, number>();
   private nextRef = 1;
   private inflightTotal = 0;
 
   get checkpointCount(): number {
-    return this.checkpoints.size;
+    return this.checkpointTotal;
   }
 
   get inflightMessages(): number {
@@ -154,26 +158,40 @@ export class CheckpointTable {
   }
 
   get(queue: PopQueue, startOffset: number, popTimeMs: number): Checkpoint | undefined {
-    return this.checkpoints.get(checkpointKey(queue.ref, startOffset, popTimeMs));
+    let checkpoint = queue.checkpoints.get(startOffset);
+    while (checkpoint !== undefined && checkpoint.popTimeMs !== popTimeMs) checkpoint = checkpoint.nextSameStart;
+    return checkpoint;
   }
 
   has(queue: PopQueue, startOffset: number, popTimeMs: number): boolean {
-    return this.checkpoints.has(checkpointKey(queue.ref, startOffset, popTimeMs));
+    return this.get(queue, startOffset, popTimeMs) !== undefined;
   }
 
   add(checkpoint: Checkpoint): void {
-    const key = checkpointKey(checkpoint.queue.ref, checkpoint.startOffset, checkpoint.popTimeMs);
-    assert(!this.checkpoints.has(key), `checkpoint ${key} exists`);
-    this.checkpoints.set(key, checkpoint);
-    this.addInflight(checkpoint.queue.group, checkpoint.unackedCount);
+    const { queue } = checkpoint;
+    assert(!this.has(queue, checkpoint.startOffset, checkpoint.popTimeMs), 'checkpoint exists');
+    checkpoint.nextSameStart = queue.checkpoints.get(checkpoint.startOffset);
+    queue.checkpoints.set(checkpoint.startOffset, checkpoint);
+    this.checkpointTotal++;
+    this.addInflight(queue.group, checkpoint.unackedCount);
   }
 
   /** Removes a checkpoint; its un-acked messages stop counting as in flight. */
   remove(checkpoint: Checkpoint): void {
-    const key = checkpointKey(checkpoint.queue.ref, checkpoint.startOffset, checkpoint.popTimeMs);
-    if (this.checkpoints.get(key) !== checkpoint) return;
-    this.checkpoints.delete(key);
-    this.addInflight(checkpoint.queue.group, -checkpoint.unackedCount);
+    const { queue } = checkpoint;
+    const head = queue.checkpoints.get(checkpoint.startOffset);
+    if (head === checkpoint) {
+      if (checkpoint.nextSameStart === undefined) queue.checkpoints.delete(checkpoint.startOffset);
+      else queue.checkpoints.set(checkpoint.startOffset, checkpoint.nextSameStart);
+    } else {
+      let previous = head;
+      while (previous !== undefined && previous.nextSameStart !== checkpoint) previous = previous.nextSameStart;
+      if (previous === undefined) return;
+      previous.nextSameStart = checkpoint.nextSameStart;
+    }
+    checkpoint.nextSameStart = undefined;
+    this.checkpointTotal--;
+    this.addInflight(queue.group, -checkpoint.unackedCount);
   }
 
   /** Acks bits of a checkpoint in the table; returns the newly acked bits. */
@@ -183,8 +201,12 @@ export class CheckpointTable {
     return fresh;
   }
 
-  all(): IterableIterator<Checkpoint> {
-    return this.checkpoints.values();
+  *all(): IterableIterator<Checkpoint> {
+    for (const queue of this.queuesByRef.values()) {
+      for (const head of queue.checkpoints.values()) {
+        for (let checkpoint: Checkpoint | undefined = head; checkpoint !== undefined; checkpoint = checkpoint.nextSameStart) yield checkpoint;
+      }
+    }
   }
 
   private addInflight(group: string, delta: number): void {

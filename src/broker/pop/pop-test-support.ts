@@ -12,12 +12,9 @@ import { encodeProperties, getProperty, MessageProperty } from '../../protocol/m
 import { decodeRecords, type DecodedRecord } from '../../protocol/message-record.js';
 import { createRequest, type RemotingCommand } from '../../protocol/remoting-command.js';
 import { RequestCode } from '../../protocol/request-code.js';
-import { RemotingServer } from '../../remoting/remoting-server.js';
 import { createBrokerConfig, type BrokerConfig } from '../broker-config.js';
 import type { BrokerDeps } from '../broker-deps.js';
 import { Broker } from '../broker.js';
-import { createHandlerTable } from '../handlers/handler-table.js';
-import { registerPopHandlers } from './pop-handlers.js';
 import type { PopService, PopServiceOptions } from './pop-service.js';
 import { popServiceOf } from './pop-registry.js';
 import { retryFlagOfTopic } from './receipt-handle.js';
@@ -51,27 +48,21 @@ export async function startPopBroker(root: string, overrides: Partial<BrokerConf
     ...overrides,
   });
   const broker = new Broker(config, { logger: silentLogger });
-  await broker.start();
+  const started = await broker.start();
   const deps = broker.brokerDeps;
-  // The broker's one PopService (the options apply unless broker.ts built it already).
+  // broker.ts builds the broker's one PopService and serves POP on its own port, so these tests go
+  // through the real wiring; `popOptions` apply only when the service was not built yet.
   const pop = popServiceOf(deps, { tickIntervalMs: 50, pollRecheckIntervalMs: 100, ...popOptions });
-  pop.start();
-  const table = createHandlerTable(deps);
-  registerPopHandlers(table, deps, pop);
-  const server = new RemotingServer({ handlers: table, logger: silentLogger });
-  const port = await server.listen(0, '127.0.0.1');
   let closed = false;
   return {
     broker,
     deps,
     pop,
-    address: `127.0.0.1:${port}`,
+    address: started.brokerAddr,
     root,
     close: async () => {
       if (closed) return;
       closed = true;
-      await server.close();
-      await pop.close();
       await broker.close();
     },
   };

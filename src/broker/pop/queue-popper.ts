@@ -162,6 +162,7 @@ export class QueuePopper {
     const delivered: Array<{ record: Buffer; queueOffset: number; reconsumeTimes: number }> = [];
     if (fifo.inBatch) changed = this.redeliverFifo(collector, queue, fifo, remaining, delivered) || changed;
     if (!fifo.inBatch && delivered.length === 0) {
+      const offsetBefore = fifo.consumeOffset;
       const result = this.read(topic, queueId, fifo.consumeOffset, remaining, collector.filter, (offset) => {
         fifo.consumeOffset = offset;
         fifo.endOffset = offset;
@@ -174,7 +175,8 @@ export class QueuePopper {
       } else {
         fifo.skipTo(result.nextBeginOffset);
       }
-      changed = true;
+      // An empty pop of an idle queue writes nothing.
+      if (result.records.length > 0 || fifo.consumeOffset !== offsetBefore) changed = true;
     }
     if (changed) state.saveFifo(queue);
     this.deps.consumerOffsetManager.commitOffset(request.group, topic, queueId, fifo.consumeOffset);
