@@ -29,8 +29,8 @@ function readTarget(): TestTarget {
 export const TEST_TARGET: TestTarget = readTarget();
 
 /**
- * Timeout of a suite (its before hook included). A RocketMQ JVM needs 10-20 s to boot on two cores
- * and as long again to shut down, where `tidemq start` needs well under a second.
+ * Timeout of a suite (its hooks included). A RocketMQ name server plus broker need 10-25 s to boot on
+ * two cores and a broker ~10 s to shut down gracefully, where `tidemq start` needs well under a second.
  */
 export const SUITE_TIMEOUT_MS = TEST_TARGET === 'rocketmq' ? 300_000 : 60_000;
 

@@ -121,6 +121,15 @@ export const ROCKETMQ_BROKER_DEFAULTS: Readonly<Record<string, string>> = {
 
 let cachedClasspath: string | undefined;
 
+/**
+ * JVMs still running. A test file that fails before its `after` hook would otherwise leave them
+ * behind, holding ports and gigabytes; they are SIGKILLed when this Node process exits.
+ */
+const liveJvms = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of liveJvms) child.kill('SIGKILL');
+});
+
 /** Runs scripts/rocketmq-server.sh (downloading on first use) and returns the classpath. */
 export function rocketMqClasspath(): string {
   cachedClasspath ??= execFileSync('bash', [SERVER_SCRIPT], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 900_000 }).trim();
@@ -209,7 +218,9 @@ function spawnJava(options: {
     `-Duser.home=${options.userHome}`,
     `-Drocketmq.home.dir=${options.rocketmqHome}`,
     '-cp', options.classpath, options.mainClass, ...options.args,
-  ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ROCKETMQ_HOME: options.rocketmqHome, NAMESRV_ADDR: '' } });
+  ], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ROCKETMQ_HOME: options.rocketmqHome } });
+  liveJvms.add(child);
+  child.once('exit', () => liveJvms.delete(child));
   let output = '';
   const append = (chunk: Buffer): void => {
     output += chunk.toString();
