@@ -68,6 +68,28 @@ export interface BrokerConfig extends StoreConfig {
   transactionCheckMax: number;
   /** After transactionCheckMax checks: true discards the half (logged), false keeps checking it. */
   transactionDiscardAfterCheckMax: boolean;
+  /** 5.x timer messages (TIMER_DELIVER_MS, TIMER_DELAY_SEC, TIMER_DELAY_MS) are accepted; false refuses them. */
+  timerWheelEnable: boolean;
+  /** furthest delivery time accepted, in seconds from now (40 days; RocketMQ defaults to 3 days); later or malformed times answer MESSAGE_ILLEGAL. */
+  timerMaxDelaySec: number;
+  /** how often the timer looks for due messages (ms). */
+  timerTickIntervalMs: number;
+  /** timer slots are loaded into memory this long before they are due (ms). */
+  timerLookaheadMs: number;
+  /** messages due later than this are copied forward so retention never deletes them before they are due (ms; at most a third of fileReservedTime). */
+  timerRollWindowMs: number;
+  /** timer log and delivery progress are made durable this often (ms). */
+  timerFlushIntervalMs: number;
+  /** the timer slot table is snapshotted this often (ms). */
+  timerWheelSnapshotIntervalMs: number;
+  /** most timer messages delivered per tick. */
+  timerMaxDeliveriesPerTick: number;
+  /** most parked timer messages indexed per tick. */
+  timerMaxEnqueuePerTick: number;
+  /** most timer entries held in memory. */
+  timerMaxLoadedEntries: number;
+  /** most recalled messages waiting for their time; past it RECALL_MESSAGE answers SYSTEM_BUSY. */
+  timerMaxPendingRecalls: number;
 }
 
 export const DEFAULT_BROKER_CONFIG: Omit<BrokerConfig, 'storePathRootDir' | 'brokerIP1'> = {
@@ -102,6 +124,17 @@ export const DEFAULT_BROKER_CONFIG: Omit<BrokerConfig, 'storePathRootDir' | 'bro
   transactionCheckInterval: 30_000,
   transactionCheckMax: 15,
   transactionDiscardAfterCheckMax: true,
+  timerWheelEnable: true,
+  timerMaxDelaySec: 3_456_000,
+  timerTickIntervalMs: 100,
+  timerLookaheadMs: 2_000,
+  timerRollWindowMs: 86_400_000,
+  timerFlushIntervalMs: 500,
+  timerWheelSnapshotIntervalMs: 10_000,
+  timerMaxDeliveriesPerTick: 2_000,
+  timerMaxEnqueuePerTick: 10_000,
+  timerMaxLoadedEntries: 200_000,
+  timerMaxPendingRecalls: 100_000,
 };
 
 /** The first non-internal IPv4 address of this machine, or 127.0.0.1. */
@@ -169,6 +202,17 @@ const PROPERTY_KINDS: Record<keyof BrokerConfig, ValueKind> = {
   transactionCheckInterval: 'integer',
   transactionCheckMax: 'integer',
   transactionDiscardAfterCheckMax: 'boolean',
+  timerWheelEnable: 'boolean',
+  timerMaxDelaySec: 'integer',
+  timerTickIntervalMs: 'integer',
+  timerLookaheadMs: 'integer',
+  timerRollWindowMs: 'integer',
+  timerFlushIntervalMs: 'integer',
+  timerWheelSnapshotIntervalMs: 'integer',
+  timerMaxDeliveriesPerTick: 'integer',
+  timerMaxEnqueuePerTick: 'integer',
+  timerMaxLoadedEntries: 'integer',
+  timerMaxPendingRecalls: 'integer',
 };
 
 /** Settings that must be positive for the broker to work at all. */
@@ -177,7 +221,8 @@ const POSITIVE_INTEGERS: ReadonlySet<string> = new Set([
   'flushIntervalConsumeQueue', 'maxMessageSize', 'maxHashSlotNum', 'maxIndexNum', 'defaultTopicQueueNums',
   'maxHeldPullRequests', 'pullHoldSweepIntervalMs', 'registerNameServerPeriod', 'rebalanceLockMaxLiveTime',
   'channelExpiredTimeout', 'flushConsumerOffsetInterval', 'maxMsgsNumBatch', 'maxTransferBytesOnMessageInMemory',
-  'defaultQueryMaxNum', 'scheduleTickIntervalMs', 'transactionTimeOut', 'transactionCheckInterval', 'transactionCheckMax', 'maxPendingSyncAppends', 'cleanResourceInterval',
+  'defaultQueryMaxNum', 'scheduleTickIntervalMs', 'transactionTimeOut', 'transactionCheckInterval', 'transactionCheckMax',
+  'timerMaxDelaySec', 'timerTickIntervalMs', 'timerLookaheadMs', 'timerRollWindowMs', 'timerFlushIntervalMs', 'timerWheelSnapshotIntervalMs', 'timerMaxDeliveriesPerTick', 'timerMaxEnqueuePerTick', 'timerMaxLoadedEntries', 'timerMaxPendingRecalls', 'maxPendingSyncAppends', 'cleanResourceInterval',
 ]);
 
 export function isBrokerConfigKey(key: string): key is keyof BrokerConfig {

@@ -107,7 +107,7 @@ export class Broker {
         bootTimestampMs: Date.now(),
       };
       const writer = new MessageWriter(store, delayLevelsMs, () => runtime.storeHost);
-      const scheduleService = new ScheduleMessageService({ store, writer, storePathRootDir: config.storePathRootDir, tickIntervalMs: config.scheduleTickIntervalMs, logger });
+      const scheduleService = new ScheduleMessageService({ store, writer, storePathRootDir: config.storePathRootDir, tickIntervalMs: config.scheduleTickIntervalMs, brokerConfig: config, logger });
       const deps: BrokerDeps = {
         config, runtime, logger, store, writer, topicConfigManager, subscriptionGroupManager, consumerOffsetManager,
         consumerManager, producerManager, queueLockManager, pullHoldService, scheduleService,

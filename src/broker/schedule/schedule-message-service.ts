@@ -7,8 +7,14 @@
  * DELAY and REAL_* properties removed, and the progress moves past it.
  *
  * Progress lives in `<storePathRootDir>/config/delayOffset.json` (`{"offsetTable":{"level":offset}}`),
- * written when it changed every `persistIntervalMs` and on close. After a crash the progress may lag the
- * deliveries, so a few messages can be delivered twice: at-least-once, like RocketMQ.
+ * written when it changed every `persistIntervalMs` and on close, and only as far as the commit log is
+ * flushed past the deliveries it counts (a power cut never loses a delivery the file claims).
+ *
+ * Exactly once across crashes (RocketMQ is at-least-once here): the file may lag the deliveries, but a
+ * level delivers strictly in queue order, so the deliveries it made after the saved offset form a
+ * prefix. After a start, each level checks its due entries in order, through the key index, for a
+ * copy already in the real topic (same UNIQ_KEY and reconsumeTimes, stored after the parked record),
+ * skipping those, until the first entry without one; from there it delivers without checking.
  *
  * This service also owns the 5.x timer (timer/timer-message-service.ts, arbitrary delivery times),
  * started and closed with it, so the broker wires one delay component.
@@ -16,11 +22,12 @@
 import { join } from 'node:path';
 import { isTideError } from '../../common/errors.js';
 import { silentLogger, type Logger } from '../../common/logger.js';
-import { decodeProperties, MessageProperty } from '../../protocol/message-properties.js';
+import { decodeProperties, getProperty, MessageProperty } from '../../protocol/message-properties.js';
 import { decodeRecord } from '../../protocol/message-record.js';
 import type { MessageStoreApi } from '../../store/types.js';
 import { DurableJsonFile } from '../durable-json-file.js';
 import type { MessageWriter } from '../message-writer.js';
+import { copyExists } from '../timer/timer-delivery.js';
 import { TimerMessageService } from '../timer/timer-message-service.js';
 import type { TimerSettings } from '../timer/timer-settings.js';
 import { SystemTopic } from '../topic-names.js';
@@ -44,6 +51,13 @@ export interface ScheduleMessageServiceOptions {
 export class ScheduleMessageService {
   /** level (1-based) → next schedule-queue offset to look at. */
   private readonly offsets = new Map<number, number>();
+  /** The offsets last made durable, or about to be (what the file holds). */
+  private savedOffsets = new Map<number, number>();
+  /** Offsets waiting for the commit log to be flushed past `endOffset` before they are saved. */
+  private pendingSave: { offsets: Map<number, number>; endOffset: number } | null = null;
+  /** Levels that still check their next due entry for a copy made before a crash. */
+  private readonly recheckLevels = new Set<number>();
+  private lastWriteEndOffset = 0;
   private readonly file: DurableJsonFile;
   private readonly logger: Logger;
   private readonly now: () => number;
@@ -53,12 +67,16 @@ export class ScheduleMessageService {
   private stopped = false;
   /** 5.x timer messages. */
   readonly timer: TimerMessageService;
+  private brokerConfig: object | undefined;
 
   constructor(private readonly options: ScheduleMessageServiceOptions) {
     this.logger = options.logger ?? silentLogger;
     this.now = options.now ?? Date.now;
-    this.file = new DurableJsonFile(join(options.storePathRootDir, 'config', 'delayOffset.json'), () => this.encode());
+    this.file = new DurableJsonFile(join(options.storePathRootDir, 'config', 'delayOffset.json'), () => this.encode(this.savedOffsets));
     this.load();
+    this.brokerConfig = options.brokerConfig;
+    this.savedOffsets = new Map(this.offsets);
+    for (let level = 1; level <= this.maxDelayLevel; level++) this.recheckLevels.add(level);
     this.timer = new TimerMessageService({
       store: options.store,
       writer: options.writer,
@@ -75,7 +93,9 @@ export class ScheduleMessageService {
    * come before start for the settings that shape the timer's files; the horizon applies at once).
    */
   useBrokerConfig(config: object): void {
-    if (this.options.brokerConfig === undefined) this.timer.useConfig(config);
+    if (this.options.brokerConfig !== undefined) return;
+    this.brokerConfig = config;
+    this.timer.useConfig(config);
   }
 
   get maxDelayLevel(): number {
@@ -104,15 +124,33 @@ export class ScheduleMessageService {
     await this.persist();
   }
 
-  persist(): Promise<void> {
+  /**
+   * Saves the progress the commit log is durable for: the current offsets once their deliveries are
+   * flushed (waiting for that under SYNC_FLUSH), else the last snapshot that is.
+   */
+  async persist(): Promise<void> {
     this.dirty = false;
     this.lastPersistMs = this.now();
-    return this.file.save();
+    this.pendingSave = { offsets: new Map(this.offsets), endOffset: this.lastWriteEndOffset };
+    await this.options.store.waitDurable(this.lastWriteEndOffset).catch(() => undefined);
+    if (!this.takePendingSave()) return;
+    await this.file.save();
+  }
+
+  /** Moves the pending snapshot to what the file saves if the commit log is flushed past it. */
+  private takePendingSave(): boolean {
+    const pending = this.pendingSave;
+    if (pending === null || this.options.store.stats().flushedOffset < pending.endOffset) return false;
+    this.pendingSave = null;
+    this.savedOffsets = pending.offsets;
+    return true;
   }
 
   /** Delivers everything due now (the timer calls this; tests may too). */
   tick(): void {
     if (this.stopped) return;
+    // A slave's commit log is the master's copy: only the master delivers (as in RocketMQ).
+    if ((this.brokerConfig as Record<string, unknown> | undefined)?.brokerRole === 'SLAVE') return;
     const nowMs = this.now();
     for (let level = 1; level <= this.maxDelayLevel; level++) {
       try {
@@ -122,6 +160,9 @@ export class ScheduleMessageService {
         if (!isTideError(error)) this.logger.error({ err: error, level }, 'delivering delayed messages failed');
         else this.logger.warn({ err: error, level }, 'delivering delayed messages paused');
       }
+    }
+    if (this.takePendingSave()) {
+      this.file.save().catch((error: unknown) => this.logger.error({ err: error }, 'persisting delayOffset.json failed'));
     }
     if (this.dirty && nowMs - this.lastPersistMs >= (this.options.persistIntervalMs ?? 1000)) {
       this.persist().catch((error: unknown) => this.logger.error({ err: error }, 'persisting delayOffset.json failed'));
@@ -148,19 +189,20 @@ export class ScheduleMessageService {
       const latestMs = nowMs + writer.delayOfLevelMs(level);
       const deliverMs = entry.tagsCode > latestMs ? nowMs : entry.tagsCode;
       if (deliverMs > nowMs) break;
-      this.deliver(entry.physicalOffset, level);
+      this.deliver(entry.physicalOffset, level, this.recheckLevels.has(level));
       offset++;
       delivered++;
       this.offsets.set(level, offset);
       this.dirty = true;
     }
+    if (offset >= maxOffset) this.recheckLevels.delete(level);
     if ((this.offsets.get(level) ?? 0) !== offset) {
       this.offsets.set(level, offset);
       this.dirty = true;
     }
   }
 
-  private deliver(physicalOffset: number, level: number): void {
+  private deliver(physicalOffset: number, level: number, recheck: boolean): void {
     let bytes: Buffer | null;
     try {
       bytes = this.options.store.readRecord(physicalOffset);
@@ -182,10 +224,20 @@ export class ScheduleMessageService {
       this.logger.warn({ physicalOffset, level }, 'delayed message has no REAL_TOPIC/REAL_QID; skipped');
       return;
     }
+    if (recheck) {
+      const uniqueKey = properties.get(MessageProperty.UNIQ_KEY);
+      const delivered = uniqueKey !== undefined && copyExists(this.options.store, realTopic, uniqueKey, record, (copy) =>
+        copy.reconsumeTimes === record.reconsumeTimes && getProperty(copy.properties, MessageProperty.REAL_TOPIC) === undefined);
+      if (delivered) {
+        this.logger.info({ physicalOffset, level }, 'delayed message was delivered before the restart; not again');
+        return;
+      }
+      this.recheckLevels.delete(level);
+    }
     for (const key of [MessageProperty.DELAY, MessageProperty.REAL_TOPIC, MessageProperty.REAL_QID, MessageProperty.TIMER_DELIVER_MS, MessageProperty.TIMER_DELAY_SEC]) {
       properties.delete(key);
     }
-    this.options.writer.write({
+    const written = this.options.writer.write({
       topic: realTopic,
       queueId: realQueueId,
       flag: record.flag,
@@ -197,11 +249,12 @@ export class ScheduleMessageService {
       body: Buffer.from(record.body),
       properties,
     });
+    this.lastWriteEndOffset = Math.max(this.lastWriteEndOffset, written.result.endOffset);
   }
 
-  encode(): { offsetTable: Record<string, number> } {
+  encode(offsets: ReadonlyMap<number, number> = this.offsets): { offsetTable: Record<string, number> } {
     const offsetTable: Record<string, number> = {};
-    for (const [level, offset] of [...this.offsets].sort((a, b) => a[0] - b[0])) offsetTable[String(level)] = offset;
+    for (const [level, offset] of [...offsets].sort((a, b) => a[0] - b[0])) offsetTable[String(level)] = offset;
     return { offsetTable };
   }
 

@@ -48,15 +48,21 @@ export function rollOf(record: DecodedRecord, properties: MessageProperties): Ou
 
 /**
  * Whether a copy of the parked record already exists in `topic`: a record stored after it (higher
- * physical offset) with the same UNIQ_KEY and TIMER_OUT_MS, found through the key index. Two parked
- * records that agree on both are the same message sent twice, so finding either one's copy is enough.
+ * physical offset) with the same UNIQ_KEY for which `matches` holds, found through the key index.
+ * For timer messages `matches` compares TIMER_OUT_MS: two parked records that agree on both are the
+ * same message sent twice, so finding either one's copy is enough.
  */
-export function copyExists(store: MessageStoreApi, topic: string, uniqueKey: string, deliverMs: number, parked: DecodedRecord): boolean {
+export function copyExists(store: MessageStoreApi, topic: string, uniqueKey: string, parked: DecodedRecord, matches: (copy: DecodedRecord) => boolean): boolean {
   const found = store.queryMessageByKey(topic, uniqueKey, MAX_COPIES_CHECKED, parked.storeTimestamp, Number.MAX_SAFE_INTEGER);
-  const wanted = String(deliverMs);
   for (const bytes of found.records) {
     const copy = decodeRecord(bytes);
-    if (copy !== null && copy.physicalOffset > parked.physicalOffset && getProperty(copy.properties, TimerProperty.OUT_MS) === wanted) return true;
+    if (copy !== null && copy.physicalOffset > parked.physicalOffset && matches(copy)) return true;
   }
   return false;
+}
+
+/** copyExists for a timer entry: the copy carries the same TIMER_OUT_MS. */
+export function timerCopyExists(store: MessageStoreApi, topic: string, uniqueKey: string, deliverMs: number, parked: DecodedRecord): boolean {
+  const wanted = String(deliverMs);
+  return copyExists(store, topic, uniqueKey, parked, (copy) => getProperty(copy.properties, TimerProperty.OUT_MS) === wanted);
 }

@@ -147,22 +147,23 @@ export class TimerLog {
     return position;
   }
 
-  /** Hands the buffered appends to the kernel (one write per segment touched). */
+  /**
+   * Hands the buffered appends to the kernel (one write per segment touched). A failed write keeps
+   * what is not written yet in the batch, at the same position, so a retry writes the same bytes.
+   */
   writeOut(): void {
-    let offset = 0;
-    while (offset < this.batchBytes) {
+    while (this.batchBytes > 0) {
       const segment = this.segmentFor(this.writtenEnd, true)!;
-      const room = segment.start + this.segmentBytes - this.writtenEnd;
-      const length = Math.min(room, this.batchBytes - offset);
+      const length = Math.min(segment.start + this.segmentBytes - this.writtenEnd, this.batchBytes);
       let written = 0;
       while (written < length) {
-        written += writeSync(segment.fd, this.batch, offset + written, length - written, this.writtenEnd - segment.start + written);
+        written += writeSync(segment.fd, this.batch, written, length - written, this.writtenEnd - segment.start + written);
       }
       segment.dirty = true;
       this.writtenEnd += length;
-      offset += length;
+      if (length < this.batchBytes) this.batch.copy(this.batch, 0, length, this.batchBytes);
+      this.batchBytes -= length;
     }
-    this.batchBytes = 0;
   }
 
   /** The record at `position`, or null when there is none or it fails its checks. */

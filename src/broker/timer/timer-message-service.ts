@@ -25,6 +25,8 @@
  * so. Entries at or past the intent were certainly not handled. The timer log is fdatasync'ed before
  * the enqueue offset that covers it is written, so an entry is never taken in twice.
  *
+ * A slave (brokerRole=SLAVE) never delivers: its commit log is the master's copy.
+ *
  * Limits: enqueue and delivery work per tick are capped (a full tick is followed by another at once);
  * slot loading pauses past timerMaxLoadedEntries; enqueue pauses when a delivery backlog would make the
  * wheel wrap around (the messages wait in the consume queue); pending recalls are capped.
@@ -39,7 +41,7 @@ import type { MessageStoreApi } from '../../store/types.js';
 import type { MessageWriter } from '../message-writer.js';
 import { RecallTombstones } from './recall-tombstones.js';
 import { writeTimerCheckpoint, writeTimerCheckpointSync } from './timer-checkpoint.js';
-import { copyExists, deliveryOf, rollOf } from './timer-delivery.js';
+import { deliveryOf, rollOf, timerCopyExists } from './timer-delivery.js';
 import { TimerHeap, type TimerEntry } from './timer-heap.js';
 import type { TimerLog } from './timer-log.js';
 import { TIMER_TOPIC } from './timer-properties.js';
@@ -114,6 +116,9 @@ export class TimerMessageService {
   private persisting: Promise<void> | null = null;
   private lastPersistMs = 0;
   private lastSnapshotMs = 0;
+  /** Log end the last wheel snapshot covered (-1: none this run). */
+  private snapshotLogEnd = -1;
+  private persistedActivity = -1;
   private readonly counters = { delivered: 0, rolled: 0, recalled: 0, deduplicated: 0, skipped: 0 };
 
   constructor(private readonly options: TimerMessageServiceOptions) {
@@ -158,7 +163,8 @@ export class TimerMessageService {
     writeTimerCheckpointSync(join(this.directory, TimerFiles.checkpoint), { ...checkpoint, intentUpToMs: intent });
     this.intentDurableMs = intent;
     this.lastPersistMs = nowMs;
-    this.lastSnapshotMs = nowMs;
+    // The first durable step writes a wheel snapshot, so the next start does not replay the whole log.
+    this.lastSnapshotMs = Number.NEGATIVE_INFINITY;
     this.state = 'running';
     this.logger.info({ ...recovered.report, deliveredUpToMs: this.deliveredUpToMs, enqueueOffset: this.enqueueOffset, pendingRecalls: recalls.size }, 'timer recovered');
     this.timer = setInterval(() => this.tick(), this.settings.timerTickIntervalMs);
@@ -168,6 +174,8 @@ export class TimerMessageService {
   /** Delivers what is due now (the interval calls this; tests may too). */
   tick(): void {
     if (this.state !== 'running' || this.running === null) return;
+    // A slave's commit log is the master's copy: only the master delivers (as in RocketMQ).
+    if ((this.config as Record<string, unknown> | undefined)?.brokerRole === 'SLAVE') return;
     const nowMs = this.now();
     let more = false;
     try {
@@ -216,8 +224,13 @@ export class TimerMessageService {
   /** Makes the log, the progress and the intent durable now (also runs every timerFlushIntervalMs). */
   async persistNow(): Promise<void> {
     while (this.persisting) await this.persisting;
-    if (this.running === null) return;
-    await this.runPersist(this.now(), true);
+    if (this.running === null || this.state !== 'running') return;
+    // Registered as the one persist in flight, so the tick does not start another beside it.
+    const persisting = this.runPersist(this.now(), true);
+    this.persisting = persisting.then(() => undefined, () => undefined).finally(() => {
+      this.persisting = null;
+    });
+    await persisting;
   }
 
   async close(): Promise<void> {
@@ -422,7 +435,7 @@ export class TimerMessageService {
     const unsure = entry.effectiveMs < this.recheckBelowMs || entry.queueOffset < this.recheckBelowQueueOffset;
     if (unsure && uniqueKey !== undefined) {
       const topic = final ? properties.get(MessageProperty.REAL_TOPIC) : TIMER_TOPIC;
-      if (topic !== undefined && copyExists(store, topic, uniqueKey, entry.deliverMs, record)) {
+      if (topic !== undefined && timerCopyExists(store, topic, uniqueKey, entry.deliverMs, record)) {
         this.counters.deduplicated++;
         return;
       }
@@ -444,10 +457,19 @@ export class TimerMessageService {
     this.counters.delivered++;
   }
 
+  /** Entries taken in or handled so far; an idle timer does not rewrite its files. */
+  private activity(): number {
+    const { delivered, rolled, recalled, deduplicated, skipped } = this.counters;
+    return this.enqueueOffset + delivered + rolled + recalled + deduplicated + skipped;
+  }
+
   private maybePersist(nowMs: number): void {
     if (this.persisting || this.state !== 'running') return;
-    const intentLow = this.intentDurableMs - nowMs < INTENT_LEAD_MS / 2;
-    if (!intentLow && nowMs - this.lastPersistMs < this.settings.timerFlushIntervalMs) return;
+    // The intent must be durable ahead of entries coming due; otherwise persist only after work.
+    const nextDueMs = this.heap.peek()?.effectiveMs ?? Number.POSITIVE_INFINITY;
+    const intentNeeded = nextDueMs <= nowMs + INTENT_LEAD_MS && this.intentDurableMs - nowMs < INTENT_LEAD_MS / 2;
+    const worked = this.activity() !== this.persistedActivity && nowMs - this.lastPersistMs >= this.settings.timerFlushIntervalMs;
+    if (!intentNeeded && !worked) return;
     this.persisting = this.runPersist(nowMs, false)
       .catch((error: unknown) => this.logger.error({ err: error }, 'persisting the timer progress failed; retrying'))
       .finally(() => {
@@ -463,8 +485,10 @@ export class TimerMessageService {
   private async runPersist(nowMs: number, forceSnapshot: boolean): Promise<void> {
     const running = this.running!;
     const { log, wheel, recalls } = running;
-    log.writeOut();
     await this.requestFlush(this.lastWriteEndOffset);
+    // From here to log.sync() nothing awaits: the snapshot and the enqueue offset describe exactly
+    // the records written out now, and the fdatasync below covers all of them.
+    log.writeOut();
     const flushedOffset = this.options.store.stats().flushedOffset;
     let durableUpTo = this.durableDeliveredUpToMs;
     let consumed = 0;
@@ -473,9 +497,11 @@ export class TimerMessageService {
       consumed++;
     }
     const enqueueOffset = this.enqueueOffset;
+    const activity = this.activity();
     const intent = Math.max(this.intentDurableMs, nowMs + INTENT_LEAD_MS);
-    const snapshotDue = forceSnapshot || nowMs - this.lastSnapshotMs >= this.settings.timerWheelSnapshotIntervalMs;
-    const snapshot = snapshotDue ? wheel.encodeSnapshot(log.endPosition, log.segmentTable()) : null;
+    const logEnd = log.endPosition;
+    const snapshotDue = forceSnapshot || (logEnd !== this.snapshotLogEnd && nowMs - this.lastSnapshotMs >= this.settings.timerWheelSnapshotIntervalMs);
+    const snapshot = snapshotDue ? wheel.encodeSnapshot(logEnd, log.segmentTable()) : null;
     this.lastPersistMs = nowMs;
     await log.sync();
     await writeTimerCheckpoint(join(this.directory, TimerFiles.checkpoint), {
@@ -489,9 +515,11 @@ export class TimerMessageService {
     // deliver() may have moved the newest point forward meanwhile: drop only points now covered.
     const kept = this.progress.findIndex((point) => point.deliveredUpToMs > durableUpTo);
     this.progress = kept < 0 ? [] : this.progress.slice(kept);
+    this.persistedActivity = activity;
     if (snapshot !== null) {
       await replaceFileDurably(join(this.directory, TimerFiles.wheel), snapshot);
       this.lastSnapshotMs = nowMs;
+      this.snapshotLogEnd = logEnd;
     }
     recalls.prune(durableUpTo);
     if (this.running === running) log.deleteSegmentsBefore(wheel.slotStartOf(durableUpTo));

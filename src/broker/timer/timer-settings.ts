@@ -2,6 +2,8 @@
  * Settings of the timer (RocketMQ 5.x timer messages). The keys are read from the broker config object
  * when it has them (broker.conf names; `timerMaxDelaySec` and `timerWheelEnable` are RocketMQ's own),
  * otherwise these defaults apply. TideMQ's horizon default is 40 days, longer than RocketMQ's 3 days.
+ * The slot width and the log segment size shape the files on disk, so they are not broker settings
+ * (a change would orphan the log's slot chains); only tests and benchmarks override them.
  */
 import { TideError } from '../../common/errors.js';
 
@@ -49,12 +51,14 @@ export const DEFAULT_TIMER_SETTINGS: TimerSettings = {
   timerWheelSnapshotIntervalMs: 10_000,
   timerMaxDeliveriesPerTick: 2000,
   timerMaxEnqueuePerTick: 10_000,
-  timerMaxLoadedEntries: 1_000_000,
+  timerMaxLoadedEntries: 200_000,
   timerLogSegmentBytes: 64 * 1024 * 1024,
   timerMaxPendingRecalls: 100_000,
 };
 
 const KEYS = Object.keys(DEFAULT_TIMER_SETTINGS) as (keyof TimerSettings)[];
+/** Settings that shape the files: from `overrides` only, never from the broker config. */
+const FILE_LAYOUT_KEYS: ReadonlySet<keyof TimerSettings> = new Set(['timerSlotMs', 'timerLogSegmentBytes']);
 
 function toNumber(value: unknown): number | undefined {
   if (typeof value === 'number') return value;
@@ -70,7 +74,7 @@ export function readTimerSettings(config: object | undefined, overrides: Partial
   const source = (config ?? {}) as Record<string, unknown>;
   const settings: TimerSettings = { ...DEFAULT_TIMER_SETTINGS };
   for (const key of KEYS) {
-    const raw = key in overrides ? overrides[key] : source[key];
+    const raw = key in overrides ? overrides[key] : FILE_LAYOUT_KEYS.has(key) ? undefined : source[key];
     if (raw === undefined || raw === null) continue;
     if (key === 'timerWheelEnable') {
       settings.timerWheelEnable = raw === true || (typeof raw === 'string' && raw.trim().toLowerCase() === 'true');
