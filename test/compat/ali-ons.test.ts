@@ -253,4 +253,24 @@ describe('ali-ons against tidemq start', { timeout: 85_000 }, () => {
     assert.equal(await getMaxOffset(tide!.brokerAddr, dlqTopic, 0), 1, '%DLQ%group has one queue holding the message');
     assert.equal(attempts.length, maxReconsumeTimes + 1, 'no delivery after the message went to the DLQ');
   });
+
+  it('a start-delivery time (ali-ons setStartDeliverTime) is delivered no earlier than asked', async () => {
+    const topic = `TopicDeliverAt_${run}`;
+    await createTopicAndWait(topic);
+    const arrivals = new Map<string, number>();
+    const delayed = await consumer({ consumerGroup: `CG_deliver_${run}` });
+    delayed.subscribe(topic, '*', async (message) => {
+      if (message.keys && !arrivals.has(message.keys)) arrivals.set(message.keys, Date.now());
+    });
+    await waitForAllocation([delayed], topic, [4], 4);
+    const deliverAt = Date.now() + 3000;
+    const message = createMessage(topic, 'TagD', 'later', ['deliver-later']);
+    (message as unknown as { setStartDeliverTime(ms: number): void }).setStartDeliverTime(deliverAt);
+    const result = await producer.send(message);
+    assert.equal(result.sendStatus, 'SEND_OK');
+    await sendKeyed(topic, ['deliver-now'], () => 'TagD');
+    await waitFor('the delayed message', () => arrivals.get('deliver-later'), 20_000);
+    assert.ok(arrivals.get('deliver-now')! < deliverAt, 'a plain message is not held back');
+    assert.ok(arrivals.get('deliver-later')! >= deliverAt, `delivered ${deliverAt - arrivals.get('deliver-later')!} ms early`);
+  });
 });

@@ -41,3 +41,13 @@ test('hasTimerRequest and dropTimerRequest cover the three properties', () => {
   assert.equal(hasTimerRequest(properties), false);
   assert.deepEqual([...properties.keys()], ['TAGS']);
 });
+
+test('ali-ons start-delivery time (__STARTDELIVERTIME) is an absolute time, read after the RocketMQ properties', () => {
+  assert.equal(requestedDeliverMs(new Map([['__STARTDELIVERTIME', String(NOW + 3000)]]), NOW, HORIZON_MS), NOW + 3000);
+  assert.equal(requestedDeliverMs(new Map([['__STARTDELIVERTIME', String(NOW + 3000)], ['TIMER_DELAY_MS', '5']]), NOW, HORIZON_MS), NOW + 5);
+  assert.throws(() => requestedDeliverMs(new Map([['__STARTDELIVERTIME', 'tomorrow']]), NOW, HORIZON_MS), /__STARTDELIVERTIME/);
+  const properties = new Map([['__STARTDELIVERTIME', '1'], ['TAGS', 'a']]);
+  assert.equal(hasTimerRequest(properties), true);
+  dropTimerRequest(properties);
+  assert.deepEqual([...properties.keys()], ['TAGS']);
+});

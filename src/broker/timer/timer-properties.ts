@@ -7,6 +7,9 @@
  * broker reads them). Values are Java longs in decimal (`Long.parseLong`: optional sign, digits only).
  * A value that does not parse, or a time further out than the horizon `timerMaxDelaySec`, is refused
  * with MESSAGE_ILLEGAL (13) and a remark that names the property.
+ *
+ * `__STARTDELIVERTIME` (absolute epoch ms) is the start-delivery time of Aliyun ONS clients such as
+ * ali-ons (`message.setStartDeliverTime(ms)`); TideMQ reads it as TIMER_DELIVER_MS, last in the order.
  */
 import { TideError } from '../../common/errors.js';
 import { MessageProperty, type MessageProperties } from '../../protocol/message-properties.js';
@@ -26,11 +29,15 @@ export const TimerProperty = {
   ROLL_TIMES: 'TIMER_ROLL_TIMES',
 } as const;
 
-/** The three properties a producer may set; any one of them makes a timer message. */
-const REQUEST_PROPERTIES = [MessageProperty.TIMER_DELAY_SEC, MessageProperty.TIMER_DELAY_MS, MessageProperty.TIMER_DELIVER_MS] as const;
+/** Aliyun ONS clients' (ali-ons) absolute start-delivery time in epoch ms. */
+export const START_DELIVER_TIME = '__STARTDELIVERTIME';
+
+/** The properties a producer may set; any one of them makes a timer message. */
+const REQUEST_PROPERTIES = [MessageProperty.TIMER_DELAY_SEC, MessageProperty.TIMER_DELAY_MS, MessageProperty.TIMER_DELIVER_MS, START_DELIVER_TIME] as const;
 
 export function hasTimerRequest(properties: MessageProperties): boolean {
-  return properties.has(MessageProperty.TIMER_DELAY_SEC) || properties.has(MessageProperty.TIMER_DELAY_MS) || properties.has(MessageProperty.TIMER_DELIVER_MS);
+  for (const name of REQUEST_PROPERTIES) if (properties.has(name)) return true;
+  return false;
 }
 
 /** Removes the producer's timer request (a delay level wins over it, as in RocketMQ). */
@@ -69,6 +76,9 @@ export function requestedDeliverMs(properties: MessageProperties, nowMs: number,
   } else if (deliverAt !== undefined) {
     source = MessageProperty.TIMER_DELIVER_MS;
     deliverMs = parseJavaLong(source, deliverAt);
+  } else if (properties.has(START_DELIVER_TIME)) {
+    source = START_DELIVER_TIME;
+    deliverMs = parseJavaLong(source, properties.get(START_DELIVER_TIME)!);
   } else {
     return undefined;
   }
