@@ -12,6 +12,8 @@ import { readPropertiesFile } from './properties-file.js';
 import { Broker } from '../broker/broker.js';
 import { brokerConfigFromProperties, type BrokerConfig } from '../broker/broker-config.js';
 import { NameServer } from '../namesrv/namesrv.js';
+import { registerBenchCommand } from './bench/bench-command.js';
+import { registerAdminCommand } from './admin/admin-command.js';
 
 function port(value: string): number {
   const parsed = Number(value);
@@ -120,6 +122,9 @@ program
     console.log(`broker ${config.brokerName} advertised as ${started.brokerAddr}, store ${config.storePathRootDir} (${config.flushDiskType})`);
     onShutdownSignal(logger, () => broker.close());
   });
+
+registerBenchCommand(program);
+registerAdminCommand(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   console.error(`tidemq: ${error instanceof Error ? error.message : String(error)}`);

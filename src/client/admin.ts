@@ -20,7 +20,7 @@ import { queryMaxOffset, queryMinOffset, searchOffset } from './broker-calls.js'
 import { brokerError, BrokerError, ClientStateError, MQClientError } from './client-errors.js';
 import { ClientInstance } from './client-instance.js';
 import type { ClientOptions } from './client-options.js';
-import { decodeMessages, decodeOneMessage } from './message-codec.js';
+import { decodeOneMessage } from './message-codec.js';
 import type { ReceivedMessage } from './message.js';
 import { compareQueues, queueKey, type MessageQueue } from './message-queue.js';
 import { queueMapEntries } from './consumer-wire.js';
@@ -88,6 +88,29 @@ export interface ConsumerConnection {
   consumeFromWhere?: string | undefined;
 }
 
+/** One message RESEND_DLQ_MESSAGE copied from `%DLQ%group` back to its original topic. */
+export interface DlqResent {
+  /** The broker that held the DLQ copy and wrote the new one. */
+  brokerAddr: string;
+  dlqQueueOffset: number;
+  /** offsetMsgId of the DLQ copy. */
+  dlqMsgId: string;
+  topic: string;
+  queueId: number;
+  queueOffset: number;
+  /** offsetMsgId of the new copy. */
+  msgId: string;
+}
+
+/** Which dead-lettered messages to re-send: one by id, or a run of DLQ queue offsets. */
+export type DlqSelection = { msgId: string } | { queueOffset: number; maxCount?: number };
+
+/**
+ * TideMQ's own admin request (not a RocketMQ one): re-send dead-lettered messages of a group. See
+ * src/broker/handlers/admin/dlq-resend.ts for the header fields and the answer.
+ */
+const RESEND_DLQ_MESSAGE = 10001;
+
 interface Call {
   signal?: AbortSignal;
 }
@@ -101,6 +124,24 @@ function asRecord(value: FastJsonValue | undefined): JsonRecord {
 function numberOf(value: FastJsonValue | undefined, fallback = 0): number {
   const number = typeof value === 'string' ? Number(value) : value;
   return typeof number === 'number' && Number.isFinite(number) ? number : fallback;
+}
+
+/**
+ * The records of a QUERY_MESSAGE answer, each with its own queue: unlike a pull answer, they come
+ * from any queue of the topic, so one queue for all (decodeMessages) would misreport their queue ids.
+ */
+function decodeRecordsOneByOne(source: Buffer, brokerName: string, logger: ClientInstance['logger']): ReceivedMessage[] {
+  const messages: ReceivedMessage[] = [];
+  let position = 0;
+  while (position + 8 <= source.length) {
+    const size = source.readInt32BE(position);
+    if (size < 8 || position + size > source.length) break;
+    const message = decodeOneMessage(source.subarray(position, position + size), brokerName, logger);
+    if (message === undefined) break;
+    messages.push(message);
+    position += size;
+  }
+  return messages;
 }
 
 function parseBody(response: RemotingCommand): FastJsonValue {
@@ -363,7 +404,8 @@ export class Admin {
     if (decoded === null) throw new ClientStateError('ILLEGAL_ARGUMENT', `${offsetMsgId} is not an offset message id`);
     const address = hostAddressToString(decoded.host);
     const response = await this.instance.invokeOk(address, createRequest(RequestCode.VIEW_MESSAGE_BY_ID, { offset: String(decoded.physicalOffset) }), `view message ${offsetMsgId}`, undefined, options.signal);
-    const message = response.body === undefined ? undefined : decodeOneMessage(response.body, this.instance.brokerNameOf(address) ?? '', this.instance.logger);
+    const brokerName = this.instance.brokerNameOf(address) ?? (await this.brokerNameAt(address, options.signal));
+    const message = response.body === undefined ? undefined : decodeOneMessage(response.body, brokerName, this.instance.logger);
     if (message === undefined) throw brokerError(ResponseCode.SYSTEM_ERROR, 'the answer holds no message', address, `view message ${offsetMsgId}`);
     return message;
   }
@@ -410,6 +452,65 @@ export class Admin {
     return result.messages.find((message) => message.queueOffset === offset);
   }
 
+  // -------------------------------------------------------------------------------------------
+  // Dead-letter queue
+
+  /**
+   * Copies dead-lettered messages of `group` back to their original topics (TideMQ's
+   * RESEND_DLQ_MESSAGE, 10001; other brokers answer REQUEST_CODE_NOT_SUPPORTED). Asks the masters
+   * holding `%DLQ%group` (or only `brokerAddr`); by msgId, the brokers that do not hold the message are
+   * skipped. A queue offset only means something on one broker, so with several candidates
+   * `brokerAddr` is required. Rejects with QUERY_NOT_FOUND (22) or TOPIC_NOT_EXIST (17) when no broker
+   * had anything to re-send.
+   */
+  async resendDlqMessages(group: string, selection: DlqSelection, options: Call & { brokerAddr?: string } = {}): Promise<DlqResent[]> {
+    validateGroupName(group);
+    const fields: Record<string, string> = { consumerGroup: group };
+    if ('msgId' in selection) fields.msgId = selection.msgId;
+    else {
+      if (!Number.isSafeInteger(selection.queueOffset) || selection.queueOffset < 0) throw new ClientStateError('ILLEGAL_ARGUMENT', `queue offset ${selection.queueOffset} is not an offset`);
+      fields.queueOffset = String(selection.queueOffset);
+      fields.maxCount = String(selection.maxCount ?? 1);
+    }
+    let addresses: string[];
+    if (options.brokerAddr !== undefined) addresses = [options.brokerAddr];
+    else {
+      // The DLQ topic reaches the name servers only with the broker's next registration: until then, ask every master.
+      const route = await this.instance.route(`%DLQ%${group}`, true, options.signal);
+      addresses = route === undefined ? await this.masters({}) : this.routeMasters(route);
+    }
+    if (!('msgId' in selection) && addresses.length > 1) {
+      throw new ClientStateError('ILLEGAL_ARGUMENT', `the dead-letter queue of ${group} may be on ${addresses.length} brokers (${addresses.join(', ')}); name one with brokerAddr`);
+    }
+    const what = `re-send of DLQ messages of ${group}`;
+    const resent: DlqResent[] = [];
+    let notFound: BrokerError | undefined;
+    for (const address of addresses) {
+      const response = await this.instance.invoke(address, createRequest(RESEND_DLQ_MESSAGE, { ...fields }), what, undefined, options.signal);
+      if (response.code === ResponseCode.QUERY_NOT_FOUND || response.code === ResponseCode.TOPIC_NOT_EXIST) {
+        // By msgId, the other brokers may simply not hold the message (or have no DLQ of the group).
+        notFound ??= brokerError(response.code, response.remark, address, what);
+        continue;
+      }
+      if (response.code !== ResponseCode.SUCCESS) throw brokerError(response.code, response.remark, address, what);
+      const list = asRecord(parseBody(response)).resent;
+      for (const item of Array.isArray(list) ? list : []) {
+        const record = asRecord(item);
+        resent.push({
+          brokerAddr: address,
+          dlqQueueOffset: numberOf(record.dlqQueueOffset),
+          dlqMsgId: String(record.dlqMsgId ?? ''),
+          topic: String(record.topic ?? ''),
+          queueId: numberOf(record.queueId),
+          queueOffset: numberOf(record.queueOffset),
+          msgId: String(record.msgId ?? ''),
+        });
+      }
+    }
+    if (resent.length === 0 && notFound !== undefined) throw notFound;
+    return resent;
+  }
+
   async close(): Promise<void> {
     await this.instance.close();
   }
@@ -440,7 +541,7 @@ export class Admin {
       if (response.code === ResponseCode.QUERY_NOT_FOUND) continue;
       if (response.code !== ResponseCode.SUCCESS) throw brokerError(response.code, response.remark, address, what);
       if (response.body === undefined) continue;
-      for (const message of decodeMessages(response.body, { topic, brokerName: brokerData.brokerName, queueId: 0 }, this.instance.logger)) {
+      for (const message of decodeRecordsOneByOne(response.body, brokerData.brokerName, this.instance.logger)) {
         // The key index hashes keys, so other topics and colliding keys come back too.
         if (message.topic !== topic || seen.has(message.offsetMsgId)) continue;
         seen.add(message.offsetMsgId);
@@ -448,6 +549,15 @@ export class Admin {
       }
     }
     return found;
+  }
+
+  /** The name of the broker at `address` from the cluster info ('' when no name server lists it). */
+  private async brokerNameAt(address: string, signal?: AbortSignal): Promise<string> {
+    const info = await this.clusterInfo({ signal }).catch(() => undefined);
+    for (const [name, data] of Object.entries(info?.brokerAddrTable ?? {})) {
+      if (Object.values(data.brokerAddrs).includes(address)) return name;
+    }
+    return '';
   }
 
   private async namesrv(request: RemotingCommand, what: string, signal?: AbortSignal): Promise<RemotingCommand> {

@@ -15,6 +15,8 @@ export {
   type QueueConsumeStats,
   type ConsumeStats,
   type ConsumerConnection,
+  type DlqResent,
+  type DlqSelection,
 } from './admin.js';
 export { ReceivedMessage, SendStatus, type Message, type SendResult, type BatchSendResult } from './message.js';
 export type { MessageQueue } from './message-queue.js';

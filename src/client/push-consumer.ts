@@ -14,6 +14,10 @@
  *
  * Clustering consumers also subscribe `%RETRY%<group>` so retries come back to them; broadcasting
  * consumers read every queue and keep offsets in a local file.
+ *
+ * Before starting, every non-TAG (SQL92) subscription is checked with CHECK_CLIENT_CONFIG at each
+ * broker of its topic, as Java's consumer does; a refusal rejects `run()` and the iterator with the
+ * broker's error (SUBSCRIPTION_PARSE_FAILED, responseCode 23, for an expression that does not compile).
  */
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +29,7 @@ import { strategyByName } from './allocate-strategies.js';
 import { resolvePushSettings, type PushConsumerOptions, type PushSettings } from './push-consumer-options.js';
 import { every, raceSignal, sleep, waitAtMost, whenAborted } from './async-tools.js';
 import { lockQueues, sendMessageBack, unlockQueues } from './broker-calls.js';
+import { checkSubscriptionInBrokers } from './check-client-config.js';
 import { computeStartOffset } from './start-offset.js';
 import { ClientStateError } from './client-errors.js';
 import { ClientInstance } from './client-instance.js';
@@ -81,6 +86,8 @@ export class PushConsumer implements ConsumeHost {
   private rebalanceAgain = false;
   private retryRebalanceTimer: NodeJS.Timeout | undefined;
   private runningHandlers = 0;
+  /** The start failed (a subscription was refused): nothing was registered, so shutdown has nothing to undo. */
+  private startFailed = false;
 
   constructor(options: PushConsumerOptions) {
     this.group = validateGroupName(options.group);
@@ -133,6 +140,8 @@ export class PushConsumer implements ConsumeHost {
     for (const state of this.states.values()) if (state.queue.topic === topic) state.subscription = subscription;
     if (this.startPromise !== undefined) {
       void this.instance.heartbeatAll().then(() => this.rebalanceSoon());
+      // Running already, so there is no promise to reject: a refusal is reported like other background failures.
+      void this.checkSubscription(subscription).catch((error: unknown) => this.instance.reportBackgroundError(`subscription to ${topic}`, error));
     }
     return this;
   }
@@ -165,6 +174,8 @@ export class PushConsumer implements ConsumeHost {
     if (this.channel !== undefined || this.handler !== undefined) throw new ClientStateError('ILLEGAL_ARGUMENT', 'a consumer runs one handler or one iterator');
     const channel = (this.channel = new MessageChannel());
     const started = this.start();
+    // The first next() rethrows a failed start; this only keeps it from counting as unhandled meanwhile.
+    started.catch(() => undefined);
     const iterator: AsyncIterableIterator<ReceivedMessage> = {
       next: async () => {
         await started;
@@ -213,6 +224,19 @@ export class PushConsumer implements ConsumeHost {
     if (this.subscriptions.size === 0) throw new ClientStateError('ILLEGAL_ARGUMENT', 'subscribe to at least one topic before starting');
     if (this.clustering) this.subscriptions.set(retryTopicOf(this.group), buildSubscription(retryTopicOf(this.group), '*'));
     await this.offsetStore.load();
+    await Promise.all(
+      [...this.subscriptions.keys()].map((topic) =>
+        this.instance.route(topic).catch((error: unknown) => this.instance.reportBackgroundError(`route of ${topic}`, error)),
+      ),
+    );
+    try {
+      await Promise.all([...this.subscriptions.values()].map((subscription) => this.checkSubscription(subscription)));
+    } catch (error) {
+      this.startFailed = true;
+      this.isStopping = true;
+      await this.instance.close();
+      throw error;
+    }
     this.instance.start({
       topicsInUse: () => this.subscriptions.keys(),
       heartbeat: () => this.heartbeatData(),
@@ -221,16 +245,18 @@ export class PushConsumer implements ConsumeHost {
       },
       heartbeatToSlaves: true,
     });
-    await Promise.all(
-      [...this.subscriptions.keys()].map((topic) =>
-        this.instance.route(topic).catch((error: unknown) => this.instance.reportBackgroundError(`route of ${topic}`, error)),
-      ),
-    );
     await this.instance.heartbeatAll();
     await this.rebalance();
     this.stopTimers.push(every(this.settings.rebalanceIntervalMs, () => this.rebalanceSoon()));
     this.stopTimers.push(every(this.settings.persistOffsetIntervalMs, () => void this.persistOffsets()));
     if (this.orderly && this.clustering) this.stopTimers.push(every(this.settings.lockRenewIntervalMs, () => void this.lockAll()));
+  }
+
+  /** CHECK_CLIENT_CONFIG for a non-TAG subscription; rejects when a broker of its topic refuses it. */
+  private checkSubscription(subscription: SubscriptionData): Promise<void> {
+    return checkSubscriptionInBrokers(this.instance, this.group, subscription, (address, error) =>
+      this.instance.reportBackgroundError(`subscription check of ${subscription.topic} at ${address}`, error),
+    );
   }
 
   private heartbeatData(): HeartbeatData {
@@ -596,7 +622,7 @@ export class PushConsumer implements ConsumeHost {
       const idle = Promise.all(states.map((state) => Promise.all([state.idle(), state.orderlyLoop])));
       await (signal === undefined ? idle : Promise.race([idle, whenAborted(signal)]));
     }
-    if (this.startPromise !== undefined) {
+    if (this.startPromise !== undefined && !this.startFailed) {
       try {
         await this.offsetStore.persist(states.map((state) => state.queue));
       } catch (error) {

@@ -13,6 +13,7 @@
  */
 import { ResponseCode, isTideError } from '../../common/errors.js';
 import type { RequestHandler } from '../../protocol/remoting-command.js';
+import { RequestCode } from '../../protocol/request-code.js';
 import type { BrokerDeps } from '../broker-deps.js';
 import type { ClientChannelInfo } from '../client-channel-info.js';
 import { fieldsOf, optionalString, requiredString } from '../header-fields.js';
@@ -22,8 +23,7 @@ import { ExpressionType, isTagType, parseHeartbeatData, type ConsumerData } from
 import { retryTopicOf } from '../topic-names.js';
 import { answer, jsonBody, parseJsonBody } from './handler-support.js';
 
-/** CHECK_CLIENT_CONFIG: not in the shared RequestCode table because only this handler uses it. */
-export const CHECK_CLIENT_CONFIG = 46;
+export const CHECK_CLIENT_CONFIG = RequestCode.CHECK_CLIENT_CONFIG;
 
 export function createHeartbeatHandler(deps: BrokerDeps): RequestHandler {
   const { subscriptionGroupManager, topicConfigManager, consumerManager, producerManager, logger } = deps;
