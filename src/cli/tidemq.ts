@@ -12,6 +12,8 @@ import { readPropertiesFile } from './properties-file.js';
 import { Broker } from '../broker/broker.js';
 import { brokerConfigFromProperties, type BrokerConfig } from '../broker/broker-config.js';
 import { NameServer } from '../namesrv/namesrv.js';
+import { DEFAULT_GRPC_PORT, GrpcGateway } from '../gateway/index.js';
+import { popServiceOf } from '../broker/pop/index.js';
 import { registerBenchCommand } from './bench/bench-command.js';
 import { registerAdminCommand } from './admin/admin-command.js';
 
@@ -72,7 +74,8 @@ program
   .option('--namesrv-port <port>', 'name server port (default 9876, 0 = any free port)', port)
   .option('--broker-port <port>', 'broker port (default 10911, 0 = any free port)', port)
   .option('--host <ip>', 'address advertised to clients (brokerIP1)')
-  .action(async (flags: BrokerFlags & { namesrvPort?: number }) => {
+  .option('--grpc-port <port>', 'gRPC endpoint for RocketMQ 5.x clients (default 8081, 0 = any free port)', port)
+  .action(async (flags: BrokerFlags & { namesrvPort?: number; grpcPort?: number }) => {
     const logger = createLogger();
     const home = resolve(flags.home ?? './data');
     const nameServer = new NameServer({ port: flags.namesrvPort ?? 9876, host: '0.0.0.0', kvConfigPath: resolve(home, 'namesrv', 'kvConfig.json'), logger });
@@ -82,9 +85,16 @@ program
     const broker = new Broker(config, { logger });
     const started = await broker.start();
     for (const listenPort of started.listenPorts) console.log(`broker listening on 0.0.0.0:${listenPort}`);
+    const gateway = new GrpcGateway(broker.brokerDeps, popServiceOf(broker.brokerDeps), {
+      port: flags.grpcPort ?? DEFAULT_GRPC_PORT, host: '0.0.0.0', advertisedHost: config.brokerIP1, logger,
+    });
+    const grpcPort = await gateway.start();
+    console.log(`grpc listening on 0.0.0.0:${grpcPort}`);
     console.log(`broker ${config.brokerName} advertised as ${started.brokerAddr}, store ${config.storePathRootDir} (${config.flushDiskType})`);
     console.log('tidemq started');
     onShutdownSignal(logger, async () => {
+      // The gateway goes first: it hands messages held for gRPC consumers back through the broker.
+      await gateway.close();
       await broker.close();
       await nameServer.close();
     });

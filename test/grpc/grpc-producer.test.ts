@@ -8,8 +8,7 @@ let bed: GrpcTestBed;
 const clients: Array<{ shutdown(): Promise<void> }> = [];
 
 before(async () => {
-  // Delay levels of 1 s, 2 s, 3 s, ... so delayed messages arrive quickly.
-  bed = await startTestBed({ broker: { messageDelayLevel: Array.from({ length: 18 }, (_, index) => `${index + 1}s`).join(' ') } });
+  bed = await startTestBed();
 });
 
 after(async () => {
@@ -25,7 +24,7 @@ async function producerFor(...topics: string[]): Promise<Producer> {
 }
 
 async function consumerFor(group: string, topic: string, filter = '*'): Promise<SimpleConsumer> {
-  const consumer = new SimpleConsumer({ endpoints: bed.endpoints, namespace: '', consumerGroup: group, subscriptions: new Map([[topic, filter]]), awaitDuration: 1000, logger: clientLogger });
+  const consumer = new SimpleConsumer({ endpoints: bed.endpoints, namespace: '', consumerGroup: group, subscriptions: new Map([[topic, filter]]), awaitDuration: 300, logger: clientLogger });
   await consumer.startup();
   clients.push(consumer);
   await consumer.receive(1, 5000); // The group's first pop fixes where it starts.
@@ -116,17 +115,31 @@ test('a NORMAL topic advertises only NORMAL, so the client refuses FIFO and dela
   await assert.rejects(producer.send({ topic: 'OnlyNormalTopic', body: Buffer.from('x'), delay: 1000 }), /accept message types/);
 });
 
-test('a delayed message is delivered no earlier than its delivery time', async () => {
+test('a delayed message is delivered at its delivery time, not before, and carries that time', async () => {
   createTopic(bed.deps, 'DelayTopic', 'DELAY');
   const consumer = await consumerFor('DelayGroup', 'DelayTopic');
   const producer = await producerFor('DelayTopic');
-  const sentAt = Date.now();
-  const receipt = await producer.send({ topic: 'DelayTopic', body: Buffer.from('later'), delay: 1500 });
+  const deliverAt = new Date(Date.now() + 1500);
+  const receipt = await producer.send({ topic: 'DelayTopic', body: Buffer.from('later'), deliveryTimestamp: deliverAt });
+  assert.ok(receipt.recallHandle.length > 0, 'a timer message can be recalled');
   assert.deepEqual(await consumer.receive(32, 5000), [], 'not visible right away');
   const [message] = await receiveAll<MessageView>(consumer, 1, 15_000);
   const receivedAt = Date.now();
   assert.equal(message!.messageId, receipt.messageId);
   assert.equal(message!.body.toString(), 'later');
-  // The broker delays by levels (the next level at or above the wait: 2 s), so never early.
-  assert.ok(receivedAt - sentAt >= 1500, `delivered ${receivedAt - sentAt} ms after sending, before its delivery time`);
+  assert.equal(message!.deliveryTimestamp?.getTime(), deliverAt.getTime(), 'the delivery time travels with the message');
+  assert.ok(receivedAt >= deliverAt.getTime(), 'not delivered before its delivery time');
+});
+
+test('a recalled delayed message is never delivered', async () => {
+  createTopic(bed.deps, 'RecallTopic', 'DELAY');
+  const consumer = await consumerFor('RecallGroup', 'RecallTopic');
+  const producer = await producerFor('RecallTopic');
+  const recalled = await producer.send({ topic: 'RecallTopic', body: Buffer.from('recalled'), delay: 1500 });
+  const kept = await producer.send({ topic: 'RecallTopic', body: Buffer.from('kept'), delay: 1500 });
+  const receipt = await producer.recallMessage('RecallTopic', recalled.recallHandle);
+  assert.equal(receipt.messageId, recalled.messageId);
+  const [message] = await receiveAll<MessageView>(consumer, 1, 15_000);
+  assert.equal(message!.messageId, kept.messageId);
+  assert.deepEqual(await consumer.receive(32, 2000), [], 'the recalled one never comes');
 });

@@ -2,6 +2,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Producer, SimpleConsumer, type MessageView } from 'rocketmq-client-nodejs';
+import { newSubscriptionGroupConfig } from '../../src/broker/subscription-group-manager.js';
 import { clientLogger, createTopic, receiveAll, sleep, startTestBed, type GrpcTestBed } from './grpc-test-support.js';
 
 let bed: GrpcTestBed;
@@ -22,7 +23,7 @@ after(async () => {
 });
 
 async function consumerFor(group: string, topic: string): Promise<SimpleConsumer> {
-  const consumer = new SimpleConsumer({ endpoints: bed.endpoints, namespace: '', consumerGroup: group, subscriptions: new Map([[topic, '*']]), awaitDuration: 1000, logger: clientLogger });
+  const consumer = new SimpleConsumer({ endpoints: bed.endpoints, namespace: '', consumerGroup: group, subscriptions: new Map([[topic, '*']]), awaitDuration: 300, logger: clientLogger });
   await consumer.startup();
   clients.push(consumer);
   await consumer.receive(1, 5000);
@@ -34,7 +35,7 @@ test('acked messages do not come back', async () => {
   for (let index = 0; index < 5; index++) await producer.send({ topic: 'AckTopic', body: Buffer.from(`ack-${index}`) });
   const received = await receiveAll<MessageView>(consumer, 5, 10_000, { invisibleMs: 1000 });
   assert.equal(new Set(received.map((message) => message.body.toString())).size, 5);
-  await sleep(1800); // Past the invisible time: nothing may come back.
+  await sleep(1400); // Past the invisible time: nothing may come back.
   assert.deepEqual(await consumer.receive(32, 1000), []);
 });
 
@@ -65,7 +66,29 @@ test('changeInvisibleDuration shortens and extends the invisible time', async ()
   assert.equal(again!.deliveryAttempt, 2);
   // Extend from 1 s to 60 s: it stays away well past the original 1 s, and the new handle acks it.
   await consumer.changeInvisibleDuration(again!, 60_000);
-  await sleep(1800);
+  await sleep(1400);
   assert.deepEqual(await consumer.receive(32, 1000), []);
   await consumer.ack(again!);
+});
+
+test('a FIFO group gets the next message of a message group only after the previous one is acked', async () => {
+  createTopic(bed.deps, 'OrderedTopic', 'FIFO', 2);
+  bed.deps.subscriptionGroupManager.update(newSubscriptionGroupConfig('OrderedGroup', { consumeMessageOrderly: true }));
+  for (let queueId = 0; queueId < 2; queueId++) bed.deps.consumerOffsetManager.commitOffset('OrderedGroup', 'OrderedTopic', queueId, 0);
+  const fifoProducer = new Producer({ endpoints: bed.endpoints, namespace: '', topics: ['OrderedTopic'], logger: clientLogger });
+  await fifoProducer.startup();
+  clients.push(fifoProducer);
+  for (let index = 0; index < 3; index++) await fifoProducer.send({ topic: 'OrderedTopic', body: Buffer.from(`step-${index}`), messageGroup: 'order-7' });
+  const consumer = new SimpleConsumer({ endpoints: bed.endpoints, namespace: '', consumerGroup: 'OrderedGroup', subscriptions: new Map([['OrderedTopic', '*']]), awaitDuration: 300, logger: clientLogger });
+  await consumer.startup();
+  clients.push(consumer);
+  const seen: string[] = [];
+  while (seen.length < 3) {
+    const batch = await receiveAll<MessageView>(consumer, 1, 10_000, { ack: false, invisibleMs: 20_000 });
+    for (const message of batch) seen.push(message.body.toString());
+    // While the batch is not acked, nothing later of the group is handed out.
+    assert.deepEqual(await consumer.receive(32, 20_000), []);
+    for (const message of batch) await consumer.ack(message);
+  }
+  assert.deepEqual(seen, ['step-0', 'step-1', 'step-2']);
 });

@@ -4,12 +4,13 @@
  * for the official `rocketmq-client-nodejs` clients, and small polling helpers.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Broker } from '../../src/broker/broker.js';
 import { createBrokerConfig, type BrokerConfig } from '../../src/broker/broker-config.js';
 import type { BrokerDeps } from '../../src/broker/broker-deps.js';
-import { createPopService, type PopService, type PopServiceOptions } from '../../src/broker/pop/pop-service.js';
+import { popServiceOf, type PopService } from '../../src/broker/pop/index.js';
 import { newTopicConfig } from '../../src/broker/topic-config-manager.js';
 import { silentLogger } from '../../src/common/logger.js';
 import { GrpcGateway, type GrpcGatewayOptions } from '../../src/gateway/grpc/grpc-gateway.js';
@@ -31,8 +32,8 @@ export interface GrpcTestBed {
 }
 
 export interface TestBedOptions {
-  broker?: Partial<BrokerConfig>;
-  pop?: PopServiceOptions;
+  /** Broker settings; keys the broker reads through its index signature (transaction*) may be given too. */
+  broker?: Partial<BrokerConfig> & Record<string, unknown>;
   gateway?: Partial<GrpcGatewayOptions>;
 }
 
@@ -54,8 +55,8 @@ export async function startTestBed(options: TestBedOptions = {}): Promise<GrpcTe
   const broker = new Broker(config, { logger: silentLogger });
   const started = await broker.start();
   const deps = broker.brokerDeps;
-  const pop = createPopService(deps, { popDir: join(root, 'pop-grpc'), tickIntervalMs: 50, pollRecheckIntervalMs: 100, ...options.pop });
-  pop.start();
+  // The broker's own PopService (one per broker: it owns the pop log), as `tidemq start` hands it over.
+  const pop = popServiceOf(deps);
   const gateway = new GrpcGateway(deps, pop, {
     port: 0,
     host: '127.0.0.1',
@@ -63,7 +64,7 @@ export async function startTestBed(options: TestBedOptions = {}): Promise<GrpcTe
     logger: process.env.TIDEMQ_TEST_LOG ? undefined : silentLogger,
     minInvisibleTimeMsForReceive: 1_000,
     minLongPollingTimeoutMs: 200,
-    maxLongPollingTimeoutMs: 3_000,
+    maxLongPollingTimeoutMs: 1_000,
     ...options.gateway,
   });
   const port = await gateway.start();
@@ -80,7 +81,6 @@ export async function startTestBed(options: TestBedOptions = {}): Promise<GrpcTe
       if (closed) return;
       closed = true;
       await gateway.close();
-      await pop.close();
       await broker.close();
       rmSync(root, { recursive: true, force: true });
     },
@@ -102,7 +102,13 @@ export const clientLogger = {
   warn: (...args: unknown[]): void => { if (process.env.TIDEMQ_TEST_LOG) console.warn('[client]', ...args); },
   error: (...args: unknown[]): void => { if (process.env.TIDEMQ_TEST_LOG) console.error('[client]', ...args); },
   debug: (): void => {},
+  close: (): void => {},
 };
+
+// The client's consume services ignore the `logger` option and open their own file logger under
+// ~/logs/rocketmq with a timer that is never stopped, which would keep the test process alive and write
+// outside the temp dirs; its module export is a plain property, so the tests swap it for the quiet one.
+createRequire(import.meta.url)('rocketmq-client-nodejs/dist/client/Logger.js').getDefaultLogger = () => clientLogger;
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

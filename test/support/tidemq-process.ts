@@ -76,12 +76,13 @@ export function startTideMq(args: string[], readyPattern: RegExp, timeoutMs = 20
 }
 
 /** `tidemq start` on ephemeral ports with data in `home`. */
-export async function startStandalone(home: string, extraArgs: string[] = []): Promise<TideProcess & { namesrvAddr: string; brokerAddr: string }> {
-  const started = await startTideMq(['start', '--home', home, '--namesrv-port', '0', '--broker-port', '0', '--host', '127.0.0.1', ...extraArgs], /tidemq started/);
+export async function startStandalone(home: string, extraArgs: string[] = []): Promise<TideProcess & { namesrvAddr: string; brokerAddr: string; grpcAddr: string }> {
+  const started = await startTideMq(['start', '--home', home, '--namesrv-port', '0', '--broker-port', '0', '--grpc-port', '0', '--host', '127.0.0.1', ...extraArgs], /tidemq started/);
   return {
     ...started,
     namesrvAddr: `127.0.0.1:${started.ports.get('namesrv')![0]}`,
     brokerAddr: `127.0.0.1:${started.ports.get('broker')![0]}`,
+    grpcAddr: `127.0.0.1:${started.ports.get('grpc')![0]}`,
   };
 }
 

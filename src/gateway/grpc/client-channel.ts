@@ -33,6 +33,12 @@ export class GrpcClientChannel implements RemotingConnection {
   settings: SettingsPb | undefined;
   language = 'OTHER';
   version = 0;
+  /** The Settings answer last written, and when (for the startup echo, see ClientService). */
+  lastSettingsReply: TelemetryCommandPb | undefined;
+  lastSettingsReplyMs = 0;
+  echoTimer: NodeJS.Timeout | null = null;
+  /** Last Settings or Heartbeat from the client (ms); silent channels are swept. */
+  lastSeenMs = Date.now();
 
   constructor(
     readonly id: number,
@@ -90,6 +96,8 @@ export class GrpcClientChannel implements RemotingConnection {
     this.isClosed = true;
     const stream = this.stream;
     this.stream = null;
+    if (this.echoTimer) clearTimeout(this.echoTimer);
+    this.echoTimer = null;
     try {
       if (endStream) stream?.end();
     } catch {
@@ -144,6 +152,16 @@ export class ChannelRegistry {
 
   all(): IterableIterator<GrpcClientChannel> {
     return this.channels.values();
+  }
+
+  /**
+   * Closes channels not heard from for `silenceMs`. The broker expires the clients it knows the same
+   * way; this also catches clients that never got into its managers (no topic, no group).
+   */
+  sweepSilent(nowMs: number, silenceMs: number): void {
+    for (const channel of [...this.channels.values()]) {
+      if (nowMs - channel.lastSeenMs > silenceMs) channel.close();
+    }
   }
 
   closeAll(): void {

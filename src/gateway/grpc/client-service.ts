@@ -21,6 +21,10 @@ import { validateGroup, validateTopic } from './validators.js';
 
 /** MQVersion ordinal reported for gRPC clients (V5_0_0): their version strings do not map to one. */
 const GRPC_CLIENT_VERSION_ORDINAL = 413;
+/** Route queries this soon after a Settings answer count as the client's startup. */
+const SETTINGS_ECHO_WINDOW_MS = 60_000;
+/** How long after a startup route query the Settings answer is written again. */
+const SETTINGS_ECHO_DELAY_MS = 100;
 
 export class ClientService {
   /** clientId → the Settings it reported last; kept apart from channels so an expired channel can come back. */
@@ -42,8 +46,41 @@ export class ClientService {
     if (this.context.channels.get(channel.clientId) === undefined) this.settingsByClient.delete(channel.clientId);
   }
 
+  /**
+   * The Node client (1.0.8) sends its Settings after the route of its first topic, goes on querying
+   * the routes of its other topics, and only then starts waiting — without a timeout — for the Settings
+   * answer; an answer that arrived before it started waiting is lost and the client never starts. So
+   * a route query soon after a Settings answer makes the gateway write that answer once more, shortly
+   * after the route answer: the last route query of the startup lands it inside the client's wait.
+   * Settings answers are idempotent for every client.
+   */
+  onRouteQueried(call: CallContext): void {
+    if (call.clientId === undefined) return;
+    const channel = this.context.channels.get(call.clientId);
+    if (!channel || !channel.hasStream || channel.lastSettingsReply === undefined) return;
+    if (Date.now() - channel.lastSettingsReplyMs > SETTINGS_ECHO_WINDOW_MS) return;
+    if (channel.echoTimer) clearTimeout(channel.echoTimer);
+    channel.echoTimer = setTimeout(() => {
+      channel.echoTimer = null;
+      if (channel.lastSettingsReply !== undefined) channel.writeTelemetry(channel.lastSettingsReply);
+    }, SETTINGS_ECHO_DELAY_MS);
+    channel.echoTimer.unref();
+  }
+
   /** Handles one command from a Telemetry stream; returns the command to answer with, if any. */
   onTelemetryCommand(call: CallContext, command: TelemetryCommandPb, stream: TelemetryWriter): TelemetryCommandPb | undefined {
+    const reply = this.answerSettings(call, command, stream);
+    if (reply !== undefined && call.clientId !== undefined) {
+      const channel = this.context.channels.get(call.clientId);
+      if (channel) {
+        channel.lastSettingsReply = reply;
+        channel.lastSettingsReplyMs = Date.now();
+      }
+    }
+    return reply;
+  }
+
+  private answerSettings(call: CallContext, command: TelemetryCommandPb, stream: TelemetryWriter): TelemetryCommandPb | undefined {
     if (command.command !== 'settings' || !command.settings) return undefined;
     const clientId = requireClientId(call);
     const settings = command.settings;
@@ -109,6 +146,7 @@ export class ClientService {
     channel.settings = settings;
     channel.language = call.language;
     channel.version = GRPC_CLIENT_VERSION_ORDINAL;
+    channel.lastSeenMs = Date.now();
     return channel;
   }
 

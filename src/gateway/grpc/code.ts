@@ -111,6 +111,8 @@ export function codeOfResponse(responseCode: number): Code {
     case ResponseCode.TOPIC_NOT_EXIST: return Code.TOPIC_NOT_FOUND;
     case ResponseCode.SUBSCRIPTION_GROUP_NOT_EXIST: return Code.CONSUMER_GROUP_NOT_FOUND;
     case ResponseCode.TRANSACTION_FAILED: return Code.INVALID_TRANSACTION_ID;
+    // RECALL_MESSAGE's answer to a handle that is malformed, foreign or past its time.
+    case ResponseCode.ILLEGAL_OPERATION: return Code.BAD_REQUEST;
     default: return Code.INTERNAL_SERVER_ERROR;
   }
 }

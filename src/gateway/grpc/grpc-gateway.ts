@@ -40,7 +40,7 @@ import { RequestCode } from '../../protocol/request-code.js';
 import { ResponseCode } from '../../common/errors.js';
 import { ackMessage, changeInvisibleDuration, forwardMessageToDeadLetterQueue } from './ack-service.js';
 import { BrokerCalls } from './broker-calls.js';
-import { ChannelRegistry, type TelemetryWriter } from './client-channel.js';
+import { ChannelRegistry, GrpcClientChannel, type TelemetryWriter } from './client-channel.js';
 import { ClientService } from './client-service.js';
 import { DEFAULT_SETTINGS_POLICY } from './client-settings.js';
 import { Code, codeOfResponse, OK_STATUS, status, statusOfError, StatusError } from './code.js';
@@ -79,9 +79,9 @@ export interface GrpcGatewayOptions {
   /** Where the .proto files are (default `<repo>/proto`). */
   protoDir?: string;
   /**
-   * How delivery times are honoured: 'level' (default; the broker has no timer for arbitrary times, so
-   * the time becomes the next 4.x delay level, never earlier) or 'timer' (TIMER_DELIVER_MS only, for a
-   * broker whose writer parks timer messages itself).
+   * How delivery times are honoured: 'timer' (default: TIMER_DELIVER_MS, parked by the broker's timer
+   * at the exact time) or 'level' (the proxy's useDelayLevel: the time becomes the next 4.x delay
+   * level, never earlier; for brokers running with the timer off).
    */
   delayMode?: 'level' | 'timer';
   /** Longest wait a delivery time may ask for (default 1 day). */
@@ -106,7 +106,7 @@ export interface GrpcGatewayOptions {
 }
 
 function resolveSettings(deps: BrokerDeps, options: GrpcGatewayOptions): GatewaySettings {
-  const delayMode = options.delayMode ?? 'level';
+  const delayMode = options.delayMode ?? 'timer';
   return {
     advertisedHost: options.advertisedHost,
     advertisedPort: options.advertisedPort ?? options.port,
@@ -139,6 +139,8 @@ function resolveSettings(deps: BrokerDeps, options: GrpcGatewayOptions): Gateway
 
 /** Closing waits this long for calls to finish before it cuts the connections. */
 const SHUTDOWN_GRACE_MS = 3_000;
+/** How often channels of silent clients are looked for. */
+const CHANNEL_SWEEP_INTERVAL_MS = 30_000;
 
 export class GrpcGateway {
   private readonly logger: Logger;
@@ -149,6 +151,7 @@ export class GrpcGateway {
   private pullWaiters: PullWaiters | null = null;
   /** Aborts the long polls in progress when the gateway closes. */
   private readonly activeCalls = new Set<AbortController>();
+  private sweeper: NodeJS.Timeout | null = null;
   private state: 'new' | 'starting' | 'running' | 'closing' | 'closed' = 'new';
 
   constructor(private readonly deps: BrokerDeps, private readonly pop: PopPort, private readonly options: GrpcGatewayOptions) {
@@ -167,6 +170,8 @@ export class GrpcGateway {
       'grpc.max_send_message_length': maxInbound,
       // Clients keep Telemetry streams open for their whole life; let them ping to keep NATs open.
       'grpc.keepalive_permit_without_calls': 1,
+      // One client connection needs a handful of streams (Telemetry, long polls, calls); bound it.
+      'grpc.max_concurrent_streams': 1024,
     });
     server.addService(loadMessagingService(options.protoDir), this.implementation());
     const credentials = options.tls
@@ -195,6 +200,8 @@ export class GrpcGateway {
     this.receiveLimiter = new ReceiveLimiter(settings.maxConcurrentReceives);
     this.pullWaiters = new PullWaiters(settings.maxHeldPulls, (topic, queueId) => deps.store.getMaxOffsetInQueue(topic, queueId));
     renewer.start();
+    this.sweeper = setInterval(() => channels.sweepSilent(Date.now(), deps.config.channelExpiredTimeout), CHANNEL_SWEEP_INTERVAL_MS);
+    this.sweeper.unref();
     this.state = 'running';
     this.logger.info({ port, tls: options.tls !== undefined, advertised: `${settings.advertisedHost}:${settings.advertisedPort}` }, 'gRPC gateway listening');
     return port;
@@ -208,6 +215,8 @@ export class GrpcGateway {
     }
     if (this.state === 'closing' || this.state === 'closed') return;
     this.state = 'closing';
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = null;
     for (const controller of this.activeCalls) controller.abort();
     this.pullWaiters?.wakeAll();
     const context = this.context;
@@ -248,7 +257,7 @@ export class GrpcGateway {
       let context: CallContext;
       Promise.resolve()
         .then(() => {
-          if (this.state !== 'running') throw new StatusError(Code.INTERNAL_SERVER_ERROR, 'the gateway is shutting down');
+          if (this.state !== 'running') throw new StatusError(Code.INTERNAL_SERVER_ERROR, 'the gateway is not serving (starting or shutting down)');
           context = callContext(call);
           return run(context, call.request);
         })
@@ -268,7 +277,11 @@ export class GrpcGateway {
   private implementation(): UntypedServiceImplementation {
     const context = (): GatewayContext => this.requireContext();
     return {
-      QueryRoute: this.unary((_call, request: Parameters<typeof queryRoute>[1]) => queryRoute(context(), request)),
+      QueryRoute: this.unary((call, request: Parameters<typeof queryRoute>[1]) => {
+        const response = queryRoute(context(), request);
+        this.clientService!.onRouteQueried(call);
+        return response;
+      }),
       QueryAssignment: this.unary((_call, request: Parameters<typeof queryAssignment>[1]) => queryAssignment(context(), request)),
       SendMessage: this.unary((call, request: Parameters<typeof sendMessage>[2]) => sendMessage(context(), call, request)),
       AckMessage: this.unary((_call, request: Parameters<typeof ackMessage>[1]) => ackMessage(context(), request, (error) => this.statusOf(error))),
@@ -312,7 +325,7 @@ export class GrpcGateway {
     };
     let run: Promise<void>;
     if (this.state !== 'running') {
-      stream.write({ status: status(Code.INTERNAL_SERVER_ERROR, 'the gateway is shutting down') });
+      stream.write({ status: status(Code.INTERNAL_SERVER_ERROR, 'the gateway is not serving (starting or shutting down)') });
       stream.end();
       run = Promise.resolve();
     } else {
@@ -333,7 +346,7 @@ export class GrpcGateway {
     };
     Promise.resolve()
       .then(() => {
-        if (this.state !== 'running') throw new StatusError(Code.INTERNAL_SERVER_ERROR, 'the gateway is shutting down');
+        if (this.state !== 'running') throw new StatusError(Code.INTERNAL_SERVER_ERROR, 'the gateway is not serving (starting or shutting down)');
         return pullMessage(this.requireContext(), this.pullWaiters!, callContext(call), call.request, controller.signal);
       })
       .then((responses) => responses.forEach(write), (error: unknown) => write({ status: this.statusOf(error) }))
@@ -366,7 +379,7 @@ export class GrpcGateway {
     };
     call.on('data', (command: TelemetryCommandPb) => {
       try {
-        if (this.state !== 'running') throw new StatusError(Code.INTERNAL_SERVER_ERROR, 'the gateway is shutting down');
+        if (this.state !== 'running') throw new StatusError(Code.INTERNAL_SERVER_ERROR, 'the gateway is not serving (starting or shutting down)');
         const reply = this.clientService!.onTelemetryCommand(context, command, writer);
         if (reply) writer.write(reply);
       } catch (error) {
@@ -395,9 +408,11 @@ export class GrpcGateway {
     if (!context.broker.has(RequestCode.RECALL_MESSAGE)) {
       return { status: status(Code.NOT_IMPLEMENTED, 'recalling messages is not supported by this broker'), message_id: '' };
     }
-    const channel = call.clientId !== undefined ? context.channels.get(call.clientId) : undefined;
-    if (!channel) throw new StatusError(Code.UNRECOGNIZED_CLIENT_TYPE, 'report the client settings before recalling a message');
-    const response = await context.broker.invoke(RequestCode.RECALL_MESSAGE, { topic, recallHandle: request.recall_handle }, undefined, channel);
+    const channel = (call.clientId !== undefined ? context.channels.get(call.clientId) : undefined)
+      ?? new GrpcClientChannel(0, call.clientId ?? '', call.peer, '', () => false);
+    const response = await context.broker.invoke(RequestCode.RECALL_MESSAGE, {
+      topic, recallHandle: request.recall_handle, producerGroup: topic, brokerName: context.deps.config.brokerName,
+    }, undefined, channel);
     if (response === null) return { status: OK_STATUS, message_id: '' };
     if (response.code !== ResponseCode.SUCCESS) return { status: status(codeOfResponse(response.code), response.remark ?? `recall failed with code ${response.code}`), message_id: '' };
     return { status: OK_STATUS, message_id: response.extFields?.msgId ?? '' };

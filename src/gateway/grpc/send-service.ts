@@ -23,6 +23,7 @@ import { isWriteable, type TopicConfig } from '../../protocol/route-data.js';
 import { RequestCode } from '../../protocol/request-code.js';
 import type { AppendResult } from '../../store/types.js';
 import { SystemTopic, isDlqTopic, isRetryTopic } from '../../broker/topic-names.js';
+import { recallHandleFor } from '../../broker/timer/recall-handle.js';
 import { GrpcClientChannel } from './client-channel.js';
 import { Code, codeOfResponse, OK_STATUS, status, StatusError } from './code.js';
 import { queueOfMessageGroup } from './consistent-hash.js';
@@ -103,6 +104,7 @@ async function appendMessages(context: GatewayContext, topicConfig: TopicConfig,
   const { writer, store, config } = context.deps;
   const multiTags = topicConfig.topicFilterType === 'MULTI_TAG' ? SysFlag.MULTI_TAGS : 0;
   const results: AppendResult[] = [];
+  const recallHandles: string[] = [];
   // No await between the appends: the messages of one request get consecutive queue offsets.
   for (const message of messages) {
     const written = writer.write({
@@ -118,6 +120,9 @@ async function appendMessages(context: GatewayContext, topicConfig: TopicConfig,
       properties: message.properties,
     });
     results.push(written.result);
+    // A message parked by the broker's timer can be recalled before it is due (RocketMQ 5.3).
+    const timer = written.timer;
+    recallHandles.push(timer?.uniqueKey === undefined ? '' : recallHandleFor(timer.realTopic, config.brokerName, timer.deliverMs, timer.uniqueKey));
   }
   let entryStatus = OK_STATUS;
   if (config.flushDiskType === 'SYNC_FLUSH') {
@@ -129,7 +134,7 @@ async function appendMessages(context: GatewayContext, topicConfig: TopicConfig,
     message_id: entryStatus.code === Code.OK ? message.messageId : '',
     transaction_id: '',
     offset: entryStatus.code === Code.OK ? results[index]!.queueOffset : 0,
-    recall_handle: '',
+    recall_handle: entryStatus.code === Code.OK ? recallHandles[index]! : '',
   }));
   return { status: combinedStatus(entries.map((entry) => entry.status)), entries };
 }
