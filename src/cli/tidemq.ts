@@ -9,13 +9,18 @@ import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { createLogger, type Logger } from '../common/logger.js';
 import { readPropertiesFile } from './properties-file.js';
-import { Broker } from '../broker/broker.js';
 import { brokerConfigFromProperties, type BrokerConfig } from '../broker/broker-config.js';
-import { NameServer } from '../namesrv/namesrv.js';
-import { DEFAULT_GRPC_PORT, GrpcGateway } from '../gateway/index.js';
-import { popServiceOf } from '../broker/pop/index.js';
 import { registerBenchCommand } from './bench/bench-command.js';
 import { registerAdminCommand } from './admin/admin-command.js';
+
+// The servers are loaded only by the commands that run them, so `tidemq admin` and `tidemq bench`
+// start quickly and `tidemq start` pays only for what it starts.
+const loadBroker = async () => (await import('../broker/broker.js')).Broker;
+const loadNameServer = async () => (await import('../namesrv/namesrv.js')).NameServer;
+const loadGateway = async () => {
+  const [{ DEFAULT_GRPC_PORT, GrpcGateway }, { popServiceOf }] = await Promise.all([import('../gateway/index.js'), import('../broker/pop/index.js')]);
+  return { DEFAULT_GRPC_PORT, GrpcGateway, popServiceOf };
+};
 
 function port(value: string): number {
   const parsed = Number(value);
@@ -78,6 +83,7 @@ program
   .action(async (flags: BrokerFlags & { namesrvPort?: number; grpcPort?: number }) => {
     const logger = createLogger();
     const home = resolve(flags.home ?? './data');
+    const [NameServer, Broker, { DEFAULT_GRPC_PORT, GrpcGateway, popServiceOf }] = await Promise.all([loadNameServer(), loadBroker(), loadGateway()]);
     const nameServer = new NameServer({ port: flags.namesrvPort ?? 9876, host: '0.0.0.0', kvConfigPath: resolve(home, 'namesrv', 'kvConfig.json'), logger });
     const namesrvPort = await nameServer.start();
     console.log(`namesrv listening on 0.0.0.0:${namesrvPort}`);
@@ -109,6 +115,7 @@ program
   .action(async (flags: { port?: number; namesrvPort?: number; home?: string }) => {
     const logger = createLogger();
     const home = resolve(flags.home ?? './data');
+    const NameServer = await loadNameServer();
     const nameServer = new NameServer({ port: flags.port ?? flags.namesrvPort ?? 9876, host: '0.0.0.0', kvConfigPath: resolve(home, 'namesrv', 'kvConfig.json'), logger });
     const boundPort = await nameServer.start();
     console.log(`namesrv listening on 0.0.0.0:${boundPort}`);
@@ -126,6 +133,7 @@ program
   .action(async (flags: BrokerFlags) => {
     const logger = createLogger();
     const config = loadBrokerConfig(flags, {}, logger);
+    const Broker = await loadBroker();
     const broker = new Broker(config, { logger });
     const started = await broker.start();
     for (const listenPort of started.listenPorts) console.log(`broker listening on 0.0.0.0:${listenPort}`);

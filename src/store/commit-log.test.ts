@@ -1,10 +1,11 @@
-// Proves the commit-log segment layout on disk: 20-digit names, full-size files, records that never span two segments, BLANK markers that fill each segment's tail, and records too large for a segment refused.
+// Proves the commit-log segment layout on disk: 20-digit names, full-size files, records that never span two segments, BLANK markers that fill each segment's tail, records too large for a segment refused, and a roll-over whose next segment cannot be created refused with no state changed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isTideError } from '../common/errors.js';
 import { BLANK_MAGIC, MAGIC_V1, checkRecord, decodeRecord } from '../protocol/message-record.js';
+import { offsetFileName } from './file-names.js';
 import { MessageStore } from './message-store.js';
 import { makeTempDirectory, messageInput, recordingLogger } from './store-test-support.js';
 
@@ -131,4 +132,68 @@ test('reopening with a different segment size is refused instead of misreading t
   assert.equal(reopened.getMaxOffsetInQueue('TopicTest', 0), 40);
   await reopened.close();
   directory.remove();
+});
+
+test('a roll-over whose next segment cannot be created is refused (retriable) and changes nothing; it works once creation does', async () => {
+  const directory = makeTempDirectory();
+  const config = { storePathRootDir: directory.path, mappedFileSizeCommitLog: SEGMENT_BYTES, flushIntervalConsumeQueue: 600_000, maxHashSlotNum: 64, maxIndexNum: 256 };
+  const logger = recordingLogger();
+  const store = await MessageStore.open(config, { logger });
+  const commitLogDirectory = join(directory.path, 'commitlog');
+  // A directory where the third segment's file must go: creating that segment fails with EISDIR,
+  // as it would with EMFILE or ENOSPC, both in the background preparation and at the roll-over.
+  const blockedSegment = join(commitLogDirectory, offsetFileName(2 * SEGMENT_BYTES));
+  const bodyOf = (index: number): string => `roll-${index}-${'r'.repeat(300)}`;
+  const stored = [];
+  try {
+    let index = 0;
+    // Fill segment 0 and roll into segment 1; block segment 2 before its preparation can run.
+    while (stored.length === 0 || stored[stored.length - 1]!.physicalOffset < SEGMENT_BYTES) stored.push(store.append(messageInput({ body: bodyOf(index++) })));
+    mkdirSync(blockedSegment);
+    for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
+    assert.ok(logger.warnings.length > 0, 'the failed background preparation is logged');
+
+    let refusals = 0;
+    while (refusals < 3) {
+      const before = store.stats();
+      const queueBefore = store.getMaxOffsetInQueue('TopicTest', 0);
+      try {
+        stored.push(store.append(messageInput({ body: bodyOf(index) })));
+        index++;
+        assert.ok(stored[stored.length - 1]!.endOffset <= 2 * SEGMENT_BYTES, 'nothing lands past segment 1 while segment 2 cannot exist');
+        continue;
+      } catch (error) {
+        assert.ok(isTideError(error, 'STORE_WRITE_FAILED'), `a TideError, got ${String(error)}`);
+        assert.equal((error as { retriable: boolean }).retriable, true);
+      }
+      refusals++;
+      assert.deepEqual(store.stats(), before, 'a refused roll-over changes no offset');
+      assert.equal(store.getMaxOffsetInQueue('TopicTest', 0), queueBefore);
+      assert.equal(statSync(join(commitLogDirectory, offsetFileName(SEGMENT_BYTES))).size, SEGMENT_BYTES, 'segment 1 never grows past its size');
+    }
+    assert.equal(await store.waitDurable(stored[stored.length - 1]!.endOffset), 'PUT_OK', 'the store is not failed: what it holds is still written');
+
+    rmdirSync(blockedSegment);
+    const rolled = store.append(messageInput({ body: bodyOf(index++) }));
+    assert.equal(rolled.physicalOffset, 2 * SEGMENT_BYTES, 'the retried roll-over starts segment 2');
+    stored.push(rolled);
+    for (let more = 0; more < 5; more++) stored.push(store.append(messageInput({ body: bodyOf(index++) })));
+    assert.equal(await store.waitDurable(stored[stored.length - 1]!.endOffset), 'PUT_OK');
+  } finally {
+    await store.close();
+  }
+  for (const name of readdirSync(commitLogDirectory)) assert.equal(statSync(join(commitLogDirectory, name)).size, SEGMENT_BYTES, `${name} is full length`);
+
+  const reopened = await MessageStore.open(config, { logger: recordingLogger() });
+  try {
+    assert.equal(reopened.getMaxOffsetInQueue('TopicTest', 0), stored.length);
+    for (const [position, result] of stored.entries()) {
+      assert.equal(decodeRecord(reopened.readRecord(result.physicalOffset)!)?.body.toString(), bodyOf(position));
+    }
+    const next = reopened.append(messageInput({ body: 'after reopen' }));
+    assert.equal(next.physicalOffset, stored[stored.length - 1]!.endOffset);
+  } finally {
+    await reopened.close();
+    directory.remove();
+  }
 });

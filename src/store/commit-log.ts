@@ -12,9 +12,14 @@
  * the next segment. So a segment always ends with a BLANK marker or with unwritten zeros.
  *
  * Write path: `append` encodes the record straight into one reused in-memory write buffer; the
- * buffer goes to the active segment with one positional write per batch (`writeOut`, called on the
- * next turn of the event loop, when the buffer is full, and before a flush). Until then reads are
- * served from the buffer. Durability (fdatasync) is driven by `group-commit.ts`.
+ * buffer goes to the active segment with one positional write per batch (`writeOut`, called by the
+ * group commit at the end of every turn of the event loop that appended, when the buffer is full,
+ * and before a flush). Until then reads are served from the buffer, and nothing is acknowledged:
+ * `group-commit.ts` answers waiters only after the write (ASYNC_FLUSH) or the fdatasync (SYNC_FLUSH).
+ *
+ * Roll-over: the next segment (prepared in the background, or created on the spot) is secured
+ * before the BLANK marker is written and the offsets move; if it cannot be created the append is
+ * refused with a retriable STORE_WRITE_FAILED and the log is exactly as it was.
  *
  * Torn tail: after a crash the tail may hold a partial record, garbage or records whose pages never
  * reached the disk. Recovery (`recovery.ts`) scans from the checkpoint with magic, size, PHYSICALOFFSET
@@ -235,26 +240,47 @@ export class CommitLog {
     return physicalOffset;
   }
 
-  /** Ends the active segment with a BLANK marker and makes the next segment active. */
+  /**
+   * Ends the active segment with a BLANK marker and makes the next segment active. The next segment
+   * is secured first: when it cannot be created (EMFILE, ENOSPC, EIO) this throws a retriable
+   * STORE_WRITE_FAILED and changes nothing, so the next append simply tries again. Moving the offsets
+   * first would leave them past the end of a segment that is still the active one, and every retry
+   * would then write another marker past its end, growing the file beyond the segment size.
+   */
   private rollOver(): void {
     const active = this.segments[this.segments.length - 1]!;
     const nextStart = active.startOffset + this.segmentSizeBytes;
-    if (this.bufferUsedBytes + BLANK_MARKER_BYTES > this.buffer.length) this.writeOut();
-    this.buffer.writeInt32BE(nextStart - this.maxOffset, this.bufferUsedBytes);
-    this.buffer.writeInt32BE(BLANK_MAGIC, this.bufferUsedBytes + 4);
-    this.bufferUsedBytes += BLANK_MARKER_BYTES;
-    this.writeOut();
+    const next = this.takeNextSegment(nextStart);
+    try {
+      if (this.bufferUsedBytes + BLANK_MARKER_BYTES > this.buffer.length) this.writeOut();
+      this.buffer.writeInt32BE(nextStart - this.maxOffset, this.bufferUsedBytes);
+      this.buffer.writeInt32BE(BLANK_MAGIC, this.bufferUsedBytes + 4);
+      this.bufferUsedBytes += BLANK_MARKER_BYTES;
+      this.writeOut();
+    } catch (error) {
+      // The log has failed (writeOut told fail()); the segment stays prepared so closeAll removes it.
+      this.preparedSegment = next;
+      throw error;
+    }
     // The marker stands for the whole rest of the segment, though only its 8 bytes were written.
     this.maxOffset = nextStart;
     this.writtenOffset = nextStart;
-    let next = this.preparedSegment;
-    this.preparedSegment = null;
-    if (next === null || next.startOffset !== nextStart) {
-      if (next !== null) this.discardSegment(next);
-      next = this.createSegment(nextStart, false);
-    }
     this.segments.push(next);
     this.schedulePrepareNext();
+  }
+
+  /** The prepared segment starting at `nextStart`, or a new one; throws STORE_WRITE_FAILED. */
+  private takeNextSegment(nextStart: number): Segment {
+    const prepared = this.preparedSegment;
+    this.preparedSegment = null;
+    if (prepared !== null && prepared.startOffset === nextStart) return prepared;
+    if (prepared !== null) this.discardSegment(prepared);
+    try {
+      return this.createSegment(nextStart, false);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new TideError('STORE_WRITE_FAILED', `could not create the next commit-log segment ${offsetFileName(nextStart)}: ${message}; nothing was appended, retry later`, { cause: error });
+    }
   }
 
   /**
@@ -273,8 +299,10 @@ export class CommitLog {
     if (this.bufferUsedBytes === 0 || this.closed) return;
     if (this.failure !== null) throw this.failure;
     const active = this.segments[this.segments.length - 1]!;
+    const position = this.writtenOffset - active.startOffset;
+    assert(position >= 0 && position + this.bufferUsedBytes <= this.segmentSizeBytes, `write-out of ${this.bufferUsedBytes} bytes at ${position} overruns segment ${active.startOffset}`);
     try {
-      this.options.fileIo.write(active.fd, this.buffer, 0, this.bufferUsedBytes, this.writtenOffset - active.startOffset);
+      this.options.fileIo.write(active.fd, this.buffer, 0, this.bufferUsedBytes, position);
     } catch (error) {
       throw this.fail(error);
     }
@@ -413,18 +441,30 @@ export class CommitLog {
     fsyncDirectorySync(this.directory);
   }
 
+  /** Creates a full-length segment file; on failure removes what it made and throws the cause. */
   private createSegment(startOffset: number, warmNow: boolean): Segment {
     const path = join(this.directory, offsetFileName(startOffset));
     const fd = openSync(path, 'w+');
-    ftruncateSync(fd, this.segmentSizeBytes);
-    const segment: Segment = { startOffset, path, fd, warmedBytes: 0 };
-    if (warmNow) {
-      while (segment.warmedBytes < this.segmentSizeBytes) this.warmChunk(segment);
-      fsyncSync(fd);
+    try {
+      ftruncateSync(fd, this.segmentSizeBytes);
+      const segment: Segment = { startOffset, path, fd, warmedBytes: 0 };
+      if (warmNow) {
+        while (segment.warmedBytes < this.segmentSizeBytes) this.warmChunk(segment);
+        fsyncSync(fd);
+      }
+      // The new directory entry must be durable before records in it are reported durable.
+      fsyncDirectorySync(this.directory);
+      return segment;
+    } catch (error) {
+      // A half-made segment must not stay behind: a short file before the active one fails the next open.
+      closeSync(fd);
+      try {
+        unlinkSync(path);
+      } catch {
+        // Already gone: nothing to undo.
+      }
+      throw error;
     }
-    // The new directory entry must be durable before records in it are reported durable.
-    fsyncDirectorySync(this.directory);
-    return segment;
   }
 
   /** Creates (and warms) the segment after the active one in the background, ahead of need. */

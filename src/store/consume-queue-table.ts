@@ -4,18 +4,24 @@
  * queue ids are integers 0..65535) before anything touches the file system. A deleted topic's
  * directory is first renamed to `.deleted-<n>-<ms>` (a name no topic can have) and removed later,
  * when no flush can still be using its files.
+ *
+ * All queues share one pool of open files (`maxOpenFiles`, see consume-queue.ts), and fdatasyncs run
+ * in chunks of at most SYNC_CHUNK_QUEUES queues, so the descriptors pinned by running fdatasyncs stay
+ * few whatever the number of queues.
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { TideError } from '../common/errors.js';
 import { SYSTEM_TOPIC_NAME_MAX_LENGTH, isValidName, validateTopicName } from '../common/names.js';
-import { ConsumeQueue } from './consume-queue.js';
+import { ConsumeQueue, ConsumeQueueFilePool, DEFAULT_MAX_OPEN_CONSUME_QUEUE_FILES } from './consume-queue.js';
 import { fsyncDirectory } from './durable-fs.js';
 import type { FileIo } from './file-io.js';
 import type { StoreLogger } from './store-logger.js';
 
 export const MAX_QUEUE_ID = 65_535;
 const DELETED_PREFIX = '.deleted-';
+/** Queues fdatasynced at once at most (each pins its written files' descriptors meanwhile). */
+const SYNC_CHUNK_QUEUES = 32;
 
 export interface ConsumeQueueTableOptions {
   /** `<root>/consumequeue`. */
@@ -23,6 +29,8 @@ export interface ConsumeQueueTableOptions {
   entriesPerFile: number;
   fileIo: FileIo;
   logger: StoreLogger;
+  /** Consume-queue files open at once over all queues (broker `maxOpenConsumeQueueFiles`). Default 1,000. */
+  maxOpenFiles?: number | undefined;
 }
 
 export function validateQueueId(queueId: unknown): number {
@@ -39,8 +47,16 @@ export class ConsumeQueueTable {
   /** Queues written out but not yet fdatasynced. */
   private readonly unsynced = new Set<ConsumeQueue>();
   private deletedCounter = 0;
+  private readonly filePool: ConsumeQueueFilePool;
 
-  constructor(private readonly options: ConsumeQueueTableOptions) {}
+  constructor(private readonly options: ConsumeQueueTableOptions) {
+    this.filePool = new ConsumeQueueFilePool(options.maxOpenFiles ?? DEFAULT_MAX_OPEN_CONSUME_QUEUE_FILES);
+  }
+
+  /** Consume-queue file descriptors open now. */
+  get openFileCount(): number {
+    return this.filePool.openCount;
+  }
 
   /** Loads every queue directory; strays (bad names, leftovers of deleted topics) are skipped or removed. */
   loadAll(): void {
@@ -95,6 +111,7 @@ export class ConsumeQueueTable {
       directory: join(this.options.directory, topic, String(queueId)),
       entriesPerFile: this.options.entriesPerFile,
       fileIo: this.options.fileIo,
+      filePool: this.filePool,
       logger: this.options.logger,
     });
     queues.set(queueId, queue);
@@ -120,10 +137,15 @@ export class ConsumeQueueTable {
     queue.putAt(queueOffset, physicalOffset, size, tagsCode);
   }
 
-  /** Writes every queue's pending entries to its files. Throws on a write failure. */
+  /**
+   * Writes every queue's pending entries to its files. A queue that fails stays listed with its
+   * entries pending, the other queues are still written, and the first error is thrown at the end
+   * (so the caller does not write a checkpoint past entries that are not in their files yet).
+   */
   writeOutPending(): void {
     const queues = this.pendingQueues;
     this.pendingQueues = [];
+    let firstError: unknown = null;
     for (let index = 0; index < queues.length; index++) {
       const queue = queues[index]!;
       queue.listedForWriteOut = false;
@@ -131,22 +153,32 @@ export class ConsumeQueueTable {
       try {
         queue.writeOut();
       } catch (error) {
-        // Keep the queues not yet written listed, so nothing pending is forgotten.
-        for (let rest = index; rest < queues.length; rest++) {
-          queues[rest]!.listedForWriteOut = true;
-          this.pendingQueues.push(queues[rest]!);
-        }
-        throw error;
+        firstError ??= error;
+        queue.listedForWriteOut = true;
+        this.pendingQueues.push(queue);
       }
       if (queue.needsSync) this.unsynced.add(queue);
     }
+    if (firstError !== null) throw firstError;
   }
 
-  /** fdatasyncs every queue written out since the last sync. */
+  /**
+   * fdatasyncs every queue written out since the last sync, a chunk of queues at a time. On a failure
+   * the queues still needing a sync stay listed and the first error is thrown once the chunk settled.
+   */
   async syncWritten(): Promise<void> {
     const queues = [...this.unsynced];
     this.unsynced.clear();
-    await Promise.all(queues.map((queue) => (queue.deleted ? undefined : queue.sync())));
+    const chunkSize = Math.max(1, Math.min(SYNC_CHUNK_QUEUES, Math.floor(this.filePool.maxOpenFiles / 2)));
+    for (let start = 0; start < queues.length; start += chunkSize) {
+      const chunk = queues.slice(start, start + chunkSize);
+      const outcomes = await Promise.allSettled(chunk.map((queue) => (queue.deleted ? undefined : queue.sync())));
+      const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+      if (failed !== undefined) {
+        for (const queue of queues.slice(start)) if (!queue.deleted && queue.needsSync) this.unsynced.add(queue);
+        throw failed.reason;
+      }
+    }
   }
 
   /** Every queue, for recovery and retention. */

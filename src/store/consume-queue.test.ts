@@ -1,10 +1,10 @@
-// Proves the consume-queue files hold RocketMQ's 20-byte entries (offset, size, tags code including negative Java hashes) in files named by their start byte offset, readable across files and before and after they are written.
+// Proves the consume-queue files hold RocketMQ's 20-byte entries (offset, size, tags code including negative Java hashes) in files named by their start byte offset, readable across files and before and after they are written, and that a store of 50 queues with maxOpenConsumeQueueFiles=4 appends, pulls, flushes and reopens correctly.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { javaStringHashCode } from '../common/java-hash.js';
-import { readInt64 } from '../protocol/message-record.js';
+import { decodeRecord, readInt64 } from '../protocol/message-record.js';
 import { MessageStore } from './message-store.js';
 import { makeTempDirectory, messageInput, recordingLogger } from './store-test-support.js';
 
@@ -63,6 +63,48 @@ test('entries carry offset, size and tags code, in files of entriesPerFile × 20
     assert.equal(reopened.getMinOffsetInQueue('CQ', 7), 0);
     assert.equal(reopened.getConsumeQueueEntry('CQ', 7, 19)?.physicalOffset, results[19]!.physicalOffset);
     assert.equal(reopened.append(messageInput({ topic: 'CQ', queueId: 7 })).queueOffset, 20);
+  } finally {
+    await reopened.close();
+    directory.remove();
+  }
+});
+
+test('50 queues with maxOpenConsumeQueueFiles=4: appends, pulls, flushes and a reopen see every message', async () => {
+  const directory = makeTempDirectory();
+  // maxOpenConsumeQueueFiles is a broker setting the store reads from the config it is opened with.
+  const config = {
+    storePathRootDir: directory.path, mappedFileSizeCommitLog: 256 * 1024, consumeQueueEntriesPerFile: ENTRIES_PER_FILE, maxHashSlotNum: 64, maxIndexNum: 256,
+    maxOpenConsumeQueueFiles: 4,
+  };
+  const QUEUES = 50;
+  const PER_QUEUE = 20; // three files per queue
+  const topicOf = (queue: number): string => `Many${queue % 5}`;
+  const bodyOf = (queue: number, index: number): string => `q${queue}-m${index}`;
+  const store = await MessageStore.open(config, { logger: recordingLogger() });
+  try {
+    for (let index = 0; index < PER_QUEUE; index++) {
+      for (let queue = 0; queue < QUEUES; queue++) {
+        assert.equal(store.append(messageInput({ topic: topicOf(queue), queueId: queue, body: bodyOf(queue, index), tags: `T${queue}` })).queueOffset, index);
+      }
+      if (index === PER_QUEUE / 2) await store.flushCheckpoint();
+    }
+    await store.flushCheckpoint();
+    for (let queue = QUEUES - 1; queue >= 0; queue--) {
+      const pulled = store.getMessages(topicOf(queue), queue, 0, PER_QUEUE, 1 << 20);
+      assert.deepEqual(pulled.records.map((record) => decodeRecord(record)?.body.toString()), Array.from({ length: PER_QUEUE }, (_, index) => bodyOf(queue, index)));
+      assert.equal(store.getConsumeQueueEntry(topicOf(queue), queue, PER_QUEUE - 1)?.tagsCode, javaStringHashCode(`T${queue}`));
+    }
+  } finally {
+    await store.close();
+  }
+  const reopened = await MessageStore.open(config, { logger: recordingLogger() });
+  try {
+    for (let queue = 0; queue < QUEUES; queue += 7) {
+      assert.equal(reopened.getMaxOffsetInQueue(topicOf(queue), queue), PER_QUEUE);
+      const [last] = reopened.getMessages(topicOf(queue), queue, PER_QUEUE - 1, 1, 1 << 20).records;
+      assert.equal(decodeRecord(last!)?.body.toString(), bodyOf(queue, PER_QUEUE - 1));
+      assert.equal(reopened.append(messageInput({ topic: topicOf(queue), queueId: queue })).queueOffset, PER_QUEUE);
+    }
   } finally {
     await reopened.close();
     directory.remove();

@@ -15,9 +15,17 @@
  * files every `flushIntervalConsumeQueue` ms (or when the buffer is full) and then fdatasynced.
  * Readers see pending entries at once. After a crash, recovery drops tail entries at or past the
  * checkpoint offset and re-creates them from the commit log (`recoverTail` + `putAt`).
+ *
+ * File descriptors come from one ConsumeQueueFilePool per store: at most `maxOpenFiles` consume-queue
+ * files are open at once, the least recently used are closed and reopened on demand, so a broker with
+ * thousands of queues does not run out of descriptors. A file that cannot be opened (EMFILE, ENFILE,
+ * ...) fails only the read or write that needed it, with a retriable SYSTEM_BUSY; pending entries stay
+ * pending and the next write-out tries again.
  */
-import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, readSync, unlinkSync } from 'node:fs';
+import { closeSync, ftruncateSync, mkdirSync, openSync, readSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { assert } from '../common/assert.js';
+import { TideError } from '../common/errors.js';
 import { readInt64, writeInt64 } from '../protocol/message-record.js';
 import { fdatasyncAsync, type FileIo } from './file-io.js';
 import { fsyncDirectory } from './durable-fs.js';
@@ -33,11 +41,132 @@ const PENDING_MAX_ENTRIES = 4096;
 /** Entries read per step when recovery walks a queue backwards. */
 const RECOVERY_READ_ENTRIES = 1024;
 
+/** Descriptors closed before another is opened. Any value ≥ 1 works; this is RocketMQ-sized. */
+export const DEFAULT_MAX_OPEN_CONSUME_QUEUE_FILES = 1000;
+
 interface QueueFile {
   /** Queue offset (entry index) of the file's first entry. */
   readonly startOffset: number;
   readonly path: string;
-  readonly fd: number;
+  /** The open descriptor, or -1 while the pool has it closed (reopened on demand). */
+  fd: number;
+  /** 'w+' until the first open creates the file; 'r+' for every reopen, which must not truncate. */
+  openFlags: 'w+' | 'r+';
+  /** fdatasyncs running on `fd`: the pool never closes a descriptor under a running fdatasync. */
+  pins: number;
+  /** Dropped from its queue while pinned: closed when the last fdatasync ends. */
+  retired: boolean;
+}
+
+function newQueueFile(startOffset: number, path: string, openFlags: 'w+' | 'r+'): QueueFile {
+  return { startOffset, path, fd: -1, openFlags, pins: 0, retired: false };
+}
+
+function isOutOfDescriptors(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  return code === 'EMFILE' || code === 'ENFILE';
+}
+
+/**
+ * The open consume-queue files of one store, least recently used first (a Set keeps insertion order;
+ * a use moves the file to the end). Not thread-safe because nothing here is: every call is on the
+ * event loop. Files pinned by a running fdatasync are never closed, so the open count can pass the
+ * limit by the fdatasyncs in flight; the table runs those in small chunks.
+ */
+export class ConsumeQueueFilePool {
+  private readonly open = new Set<QueueFile>();
+  private newest: QueueFile | null = null;
+
+  constructor(readonly maxOpenFiles: number) {
+    assert(Number.isSafeInteger(maxOpenFiles) && maxOpenFiles >= 1, `maxOpenConsumeQueueFiles must be a positive integer, got ${maxOpenFiles}`);
+  }
+
+  /** Descriptors open now. */
+  get openCount(): number {
+    return this.open.size;
+  }
+
+  /** The file's descriptor, opened (after closing the least recently used) when it is closed. */
+  fdOf(file: QueueFile): number {
+    if (file.fd >= 0) {
+      if (this.newest !== file) {
+        this.open.delete(file);
+        this.open.add(file);
+        this.newest = file;
+      }
+      return file.fd;
+    }
+    assert(!file.retired, `consume-queue file ${file.path} used after it was dropped`);
+    this.closeOldest(this.maxOpenFiles - 1);
+    file.fd = this.openFile(file);
+    file.openFlags = 'r+';
+    this.open.add(file);
+    this.newest = file;
+    return file.fd;
+  }
+
+  /**
+   * Opens the file; when the process is out of descriptors, closes every idle one of the pool and
+   * tries once more. Failure is a retriable TideError for the one request that needed the file.
+   */
+  private openFile(file: QueueFile): number {
+    let failure: unknown;
+    try {
+      return openSync(file.path, file.openFlags);
+    } catch (error) {
+      failure = error;
+    }
+    if (isOutOfDescriptors(failure) && this.closeOldest(0) > 0) {
+      try {
+        return openSync(file.path, file.openFlags);
+      } catch (error) {
+        failure = error;
+      }
+    }
+    const reason = failure instanceof Error ? failure.message : String(failure);
+    throw new TideError('SYSTEM_BUSY', `consume-queue file ${file.path} could not be opened (${reason}); retry later`, { cause: failure });
+  }
+
+  /** Closes idle descriptors, oldest first, until at most `target` are open; returns how many it closed. */
+  private closeOldest(target: number): number {
+    let closed = 0;
+    for (const file of this.open) {
+      if (this.open.size <= target) break;
+      if (file.pins > 0) continue;
+      this.closeNow(file);
+      closed++;
+    }
+    return closed;
+  }
+
+  private closeNow(file: QueueFile): void {
+    this.open.delete(file);
+    if (this.newest === file) this.newest = null;
+    const fd = file.fd;
+    file.fd = -1;
+    if (fd >= 0) closeSync(fd);
+  }
+
+  /** Holds the descriptor open (an fdatasync runs on it). */
+  pin(file: QueueFile): number {
+    const fd = this.fdOf(file);
+    file.pins++;
+    return fd;
+  }
+
+  unpin(file: QueueFile): void {
+    assert(file.pins > 0, 'unpin without pin');
+    file.pins--;
+    if (file.pins > 0) return;
+    if (file.retired) this.closeNow(file);
+    else if (this.open.size > this.maxOpenFiles) this.closeOldest(this.maxOpenFiles);
+  }
+
+  /** The file leaves its queue (deleted or closed): its descriptor is closed now, or after its fdatasyncs. */
+  release(file: QueueFile): void {
+    file.retired = true;
+    if (file.pins === 0) this.closeNow(file);
+  }
 }
 
 export interface ConsumeQueueOptions {
@@ -47,6 +176,8 @@ export interface ConsumeQueueOptions {
   directory: string;
   entriesPerFile: number;
   fileIo: FileIo;
+  /** The store's shared pool of open consume-queue files. */
+  filePool: ConsumeQueueFilePool;
   logger: StoreLogger;
 }
 
@@ -56,6 +187,7 @@ export class ConsumeQueue {
   readonly directory: string;
   private readonly entriesPerFile: number;
   private readonly io: FileIo;
+  private readonly pool: ConsumeQueueFilePool;
   private files: QueueFile[] = [];
   /** First entry still stored that points into the commit log. */
   minOffset = 0;
@@ -78,10 +210,11 @@ export class ConsumeQueue {
     this.directory = options.directory;
     this.entriesPerFile = options.entriesPerFile;
     this.io = options.fileIo;
+    this.pool = options.filePool;
     this.logger = options.logger;
   }
 
-  /** Loads the files of an existing queue directory. */
+  /** Loads the files of an existing queue directory (without opening them: the pool opens on use). */
   load(): void {
     const listed = listOffsetFiles(this.directory);
     const fileBytes = this.entriesPerFile * CONSUME_QUEUE_ENTRY_BYTES;
@@ -96,12 +229,11 @@ export class ConsumeQueue {
         this.logger.warn({ topic: this.topic, queueId: this.queueId, file: file.name }, 'consume-queue files are not contiguous; keeping the newer run');
         this.closeFiles();
       }
-      const path = join(this.directory, file.name);
-      this.files.push({ startOffset, path, fd: openSync(path, 'r+') });
+      this.files.push(newQueueFile(startOffset, join(this.directory, file.name), 'r+'));
     }
     const last = this.files[this.files.length - 1];
     if (last === undefined) return;
-    const lastEntries = Math.min(this.entriesPerFile, Math.floor(fileLength(last.fd) / CONSUME_QUEUE_ENTRY_BYTES));
+    const lastEntries = Math.min(this.entriesPerFile, Math.floor(statSync(last.path).size / CONSUME_QUEUE_ENTRY_BYTES));
     this.minOffset = this.files[0]!.startOffset;
     this.maxOffset = last.startOffset + lastEntries;
     this.writtenOffset = this.maxOffset;
@@ -123,7 +255,8 @@ export class ConsumeQueue {
 
   /**
    * Makes sure the next `put` fits without I/O, writing pending entries out if the buffer is at its
-   * limit. Called before the commit-log append, so a write failure here leaves nothing half done.
+   * limit. Called before the commit-log append, so a write failure here leaves nothing half done; a
+   * file that cannot be opened throws SYSTEM_BUSY (retriable) and the entries stay pending.
    */
   ensureRoom(): void {
     if (this.maxOffset - this.writtenOffset >= PENDING_MAX_ENTRIES) this.writeOut();
@@ -140,7 +273,11 @@ export class ConsumeQueue {
     this.pending = grown;
   }
 
-  /** Writes the pending entries to their files (one write per file touched). */
+  /**
+   * Writes the pending entries to their files (one write per file touched). When a file cannot be
+   * opened this throws SYSTEM_BUSY with everything not yet written still pending (rewriting a part
+   * written before the failure puts the same bytes at the same place).
+   */
   writeOut(): void {
     let offset = this.writtenOffset;
     let from = 0;
@@ -148,7 +285,7 @@ export class ConsumeQueue {
       const file = this.fileForWriting(offset);
       const count = Math.min(this.maxOffset - offset, file.startOffset + this.entriesPerFile - offset);
       const bytes = count * CONSUME_QUEUE_ENTRY_BYTES;
-      this.io.write(file.fd, this.pending, from, bytes, (offset - file.startOffset) * CONSUME_QUEUE_ENTRY_BYTES);
+      this.io.write(this.pool.fdOf(file), this.pending, from, bytes, (offset - file.startOffset) * CONSUME_QUEUE_ENTRY_BYTES);
       this.unsyncedFiles.add(file);
       from += bytes;
       offset += count;
@@ -156,13 +293,33 @@ export class ConsumeQueue {
     this.writtenOffset = offset;
   }
 
-  /** fdatasyncs the files written since the last sync, and the directories created since. */
+  /**
+   * fdatasyncs the files written since the last sync, and the directories created since. A file
+   * that cannot be opened for it stays listed (SYSTEM_BUSY; the next sync tries again); a failed
+   * fdatasync is not retried here, because after one the kernel may have dropped the dirty pages.
+   */
   async sync(): Promise<void> {
     const files = [...this.unsyncedFiles];
     this.unsyncedFiles.clear();
     const directoryCreated = this.directoryCreated;
     this.directoryCreated = false;
-    await Promise.all(files.map((file) => fdatasyncAsync(this.io, file.fd)));
+    const pinned: QueueFile[] = [];
+    try {
+      for (const file of files) {
+        this.pool.pin(file);
+        pinned.push(file);
+      }
+    } catch (error) {
+      for (const file of pinned) this.pool.unpin(file);
+      for (const file of files) if (!file.retired) this.unsyncedFiles.add(file);
+      this.directoryCreated ||= directoryCreated;
+      throw error;
+    }
+    try {
+      await Promise.all(pinned.map((file) => fdatasyncAsync(this.io, file.fd)));
+    } finally {
+      for (const file of pinned) this.pool.unpin(file);
+    }
     if (directoryCreated) {
       // The queue directory, the topic directory and consumequeue/ may all be new.
       await fsyncDirectory(this.directory);
@@ -180,12 +337,18 @@ export class ConsumeQueue {
     if (last !== undefined && offset >= last.startOffset && offset < last.startOffset + this.entriesPerFile) return last;
     const startOffset = offset - (offset % this.entriesPerFile);
     if (this.files.length === 0) {
-      mkdirSync(this.directory, { recursive: true });
+      try {
+        mkdirSync(this.directory, { recursive: true });
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new TideError('SYSTEM_BUSY', `consume-queue directory ${this.directory} could not be created (${reason}); retry later`, { cause: error });
+      }
     }
+    const file = newQueueFile(startOffset, join(this.directory, offsetFileName(startOffset * CONSUME_QUEUE_ENTRY_BYTES)), 'w+');
+    // Created (opened) before it is listed, so a failed open leaves no file readers would trip on.
+    this.pool.fdOf(file);
     // A new file's directory entry must reach the disk before the next checkpoint.
     this.directoryCreated = true;
-    const path = join(this.directory, offsetFileName(startOffset * CONSUME_QUEUE_ENTRY_BYTES));
-    const file = { startOffset, path, fd: openSync(path, 'w+') };
     this.files.push(file);
     return file;
   }
@@ -213,7 +376,7 @@ export class ConsumeQueue {
       const file = this.fileHolding(offset);
       const inFile = Math.min(end, this.writtenOffset, file === null ? offset + 1 : file.startOffset + this.entriesPerFile) - offset;
       const bytes = inFile * CONSUME_QUEUE_ENTRY_BYTES;
-      const got = file === null ? 0 : readSync(file.fd, target, at, bytes, (offset - file.startOffset) * CONSUME_QUEUE_ENTRY_BYTES);
+      const got = file === null ? 0 : readSync(this.pool.fdOf(file), target, at, bytes, (offset - file.startOffset) * CONSUME_QUEUE_ENTRY_BYTES);
       if (got < bytes) target.fill(0, at + got, at + bytes);
       at += bytes;
       offset += inFile;
@@ -259,12 +422,12 @@ export class ConsumeQueue {
     while (this.files.length > 1 && this.files[this.files.length - 1]!.startOffset >= offset) {
       const file = this.files.pop()!;
       this.unsyncedFiles.delete(file);
-      closeSync(file.fd);
+      this.pool.release(file);
       unlinkSync(file.path);
     }
     const last = this.files[this.files.length - 1];
     if (last !== undefined) {
-      ftruncateSync(last.fd, Math.max(0, offset - last.startOffset) * CONSUME_QUEUE_ENTRY_BYTES);
+      ftruncateSync(this.pool.fdOf(last), Math.max(0, offset - last.startOffset) * CONSUME_QUEUE_ENTRY_BYTES);
       this.unsyncedFiles.add(last);
     }
     this.maxOffset = offset;
@@ -306,7 +469,7 @@ export class ConsumeQueue {
     while (this.files.length > 0 && this.files[0]!.startOffset < fileStart) {
       const file = this.files.shift()!;
       this.unsyncedFiles.delete(file);
-      closeSync(file.fd);
+      this.pool.release(file);
       unlinkSync(file.path);
     }
     this.minOffset = queueOffset;
@@ -349,7 +512,7 @@ export class ConsumeQueue {
       if (this.scratch.readInt32BE(8) > 0 && readInt64(this.scratch, 0) >= minPhysicalOffset) break;
       this.files.shift();
       this.unsyncedFiles.delete(file);
-      closeSync(file.fd);
+      this.pool.release(file);
       unlinkSync(file.path);
       deleted++;
     }
@@ -361,13 +524,16 @@ export class ConsumeQueue {
     return this.files.length;
   }
 
+  /** Descriptors of this queue open now (tests). */
+  get openFileCount(): number {
+    let open = 0;
+    for (const file of this.files) if (file.fd >= 0) open++;
+    return open;
+  }
+
   closeFiles(): void {
-    for (const file of this.files) closeSync(file.fd);
+    for (const file of this.files) this.pool.release(file);
     this.files = [];
     this.unsyncedFiles.clear();
   }
-}
-
-function fileLength(fd: number): number {
-  return fstatSync(fd).size;
 }

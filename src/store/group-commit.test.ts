@@ -1,4 +1,4 @@
-// Proves the flush services through a counting, failing and stalling FileIo: SYNC_FLUSH group commit shares fdatasyncs among waiters, stalls answer FLUSH_DISK_TIMEOUT, write and fsync failures reject waiters and stop the store reporting anything durable, the waiter limit answers SYSTEM_BUSY, and ASYNC_FLUSH answers at once.
+// Proves the flush services through a counting, failing and stalling FileIo: SYNC_FLUSH group commit shares fdatasyncs among waiters, stalls answer FLUSH_DISK_TIMEOUT, write and fsync failures reject waiters and stop the store reporting anything durable, the waiter limit answers SYSTEM_BUSY, ASYNC_FLUSH answers only once the turn's one write has handed the bytes to the kernel (never while they sit in the process), and waitWritten does the same under SYNC_FLUSH while an fdatasync hangs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isTideError } from '../common/errors.js';
@@ -188,25 +188,83 @@ test('SYNC_FLUSH: past maxPendingSyncAppends waiters, appends answer SYSTEM_BUSY
   }
 });
 
-test('ASYNC_FLUSH: waitDurable answers PUT_OK at once and the interval flush makes data durable', async () => {
-  const io = new TestFileIo();
+async function openAsyncStore(io: TestFileIo) {
   const directory = makeTempDirectory();
   const store = await MessageStore.open(
     { storePathRootDir: directory.path, mappedFileSizeCommitLog: 64 * 1024, flushIntervalCommitLog: 5, flushIntervalConsumeQueue: 600_000, maxHashSlotNum: 64, maxIndexNum: 256 },
     { fileIo: io, logger: recordingLogger() },
   );
+  return { store, directory };
+}
+
+test('ASYNC_FLUSH: waitDurable answers once the one write of the turn has run, not before; the interval flush makes data durable', async () => {
+  const io = new TestFileIo();
+  const { store, directory } = await openAsyncStore(io);
   try {
     io.holdSyncs = true; // even with the disk stalled
-    const result = store.append(messageInput());
-    assert.equal(await store.waitDurable(result.endOffset), 'PUT_OK');
-    io.release();
-    while (store.stats().flushedOffset < result.endOffset) await new Promise((resolve) => setTimeout(resolve, 2));
-    assert.ok(io.fdatasyncCount >= 1);
-    // Many appends in one turn cost one write.
     const writesBefore = io.writeCount;
-    for (let index = 0; index < 200; index++) store.append(messageInput({ body: `batch${index}` }));
-    await new Promise((resolve) => setImmediate(resolve));
-    assert.equal(io.writeCount - writesBefore, 1, '200 appends, one write');
+    const results = [];
+    for (let index = 0; index < 200; index++) results.push(store.append(messageInput({ body: `batch${index}` })));
+    assert.equal(io.writeCount, writesBefore, 'appends only fill the buffer');
+    // Every waiter of the turn resolves, and each sees its bytes already handed to the kernel.
+    const writesSeen = await Promise.all(results.map((result) => store.waitDurable(result.endOffset).then((status) => ({ status, writes: io.writeCount - writesBefore }))));
+    for (const seen of writesSeen) assert.deepEqual(seen, { status: 'PUT_OK', writes: 1 }, '200 appends, one write, before any answer');
+    assert.equal(await store.waitDurable(results[0]!.endOffset), 'PUT_OK', 'an offset already written answers at once');
+    io.release();
+    const last = results[results.length - 1]!;
+    while (store.stats().flushedOffset < last.endOffset) await new Promise((resolve) => setTimeout(resolve, 2));
+    assert.ok(io.fdatasyncCount >= 1);
+  } finally {
+    await store.close();
+    directory.remove();
+  }
+});
+
+test('ASYNC_FLUSH: a failed write rejects the waiters of its turn with STORE_WRITE_FAILED instead of answering PUT_OK', async () => {
+  const io = new TestFileIo();
+  const { store, directory } = await openAsyncStore(io);
+  try {
+    io.failWrites = Object.assign(new Error('EIO: simulated write failure'), { code: 'EIO' });
+    const results = [store.append(messageInput({ body: 'lost-1' })), store.append(messageInput({ body: 'lost-2' }))];
+    const outcomes = await Promise.allSettled(results.map((result) => store.waitDurable(result.endOffset)));
+    for (const outcome of outcomes) {
+      assert.ok(outcome.status === 'rejected' && isTideError(outcome.reason, 'STORE_WRITE_FAILED'), 'rejected, never PUT_OK');
+    }
+  } finally {
+    await store.close();
+    directory.remove();
+  }
+});
+
+test('ASYNC_FLUSH: a simulated crash before the write-out answers STORE_CLOSED, never PUT_OK', async () => {
+  const io = new TestFileIo();
+  const { store, directory } = await openAsyncStore(io);
+  try {
+    const result = store.append(messageInput({ body: 'in the buffer only' }));
+    const waiting = store.waitDurable(result.endOffset);
+    await store.simulateCrash();
+    await assert.rejects(waiting, (error) => isTideError(error, 'STORE_CLOSED'));
+  } finally {
+    directory.remove();
+  }
+});
+
+test('SYNC_FLUSH: waitWritten (WAIT=false) answers after the write even while an fdatasync hangs', async () => {
+  const io = new TestFileIo();
+  const { store, directory } = await openSyncStore(io, { syncFlushTimeout: 60_000 });
+  try {
+    io.holdSyncs = true;
+    const first = store.append(messageInput({ body: 'first' }));
+    const durable = store.waitDurable(first.endOffset);
+    while (io.heldCount === 0) await new Promise((resolve) => setImmediate(resolve));
+    const writesBefore = io.writeCount;
+    const second = store.append(messageInput({ body: 'second' }));
+    assert.equal(await store.waitWritten(second.endOffset), 'PUT_OK');
+    assert.equal(io.writeCount, writesBefore + 1, 'written while the fdatasync still runs');
+    assert.ok(store.stats().flushedOffset < first.endOffset, 'nothing was reported durable');
+    io.release();
+    assert.equal(await durable, 'PUT_OK');
+    assert.equal(await store.waitDurable(second.endOffset), 'PUT_OK');
   } finally {
     await store.close();
     directory.remove();

@@ -2,8 +2,13 @@
  * The flush service: when commit-log bytes are written out and made durable, and who is told.
  *
  * - Every append schedules one write-out on the next turn of the event loop (setImmediate), so all
- *   appends of one turn share one `write`.
- * - ASYNC_FLUSH: an fdatasync every `flushIntervalMs`; `waitDurable` answers PUT_OK at once.
+ *   appends of one turn share one `write`. It runs in both modes, whether or not an fdatasync is
+ *   running, so an append never sits in the process's buffer for longer than one turn.
+ * - `waitWritten(endOffset)` resolves once the bytes are handed to the kernel (they then survive a
+ *   crash of the process, not of the machine). All waiters of one turn share one promise, settled by
+ *   that turn's write-out: no promise or closure per append.
+ * - ASYNC_FLUSH: an fdatasync every `flushIntervalMs`; `waitDurable` is `waitWritten`, which is what
+ *   DESIGN.md promises an ASYNC_FLUSH acknowledgement: it survives a process crash.
  * - SYNC_FLUSH (group commit): `waitDurable(endOffset)` queues a waiter. When no fdatasync is running
  *   the pending bytes are written and one starts (on the libuv pool) at the end of the current turn
  *   of the event loop, so the appends of one turn go together; waiters that arrive while it runs
@@ -36,6 +41,13 @@ const PUT_OK: Promise<FlushStatus> = Promise.resolve('PUT_OK');
 /** Waiter arrays are compacted once this many resolved slots sit before the head. */
 const COMPACT_AFTER_SLOTS = 4096;
 
+/** One promise shared by every `waitWritten` of a turn, settled by that turn's write-out. */
+interface WriteOutTurn {
+  promise: Promise<FlushStatus>;
+  resolve(status: FlushStatus): void;
+  reject(error: Error): void;
+}
+
 interface FlushRequest {
   offset: number;
   resolve(): void;
@@ -51,6 +63,8 @@ export class GroupCommit {
   private head = 0;
   /** Internal flush requests (close, checkpoint); few, so a plain array. */
   private flushRequests: FlushRequest[] = [];
+  /** Waiters for the next write-out; null when nobody waits for one. */
+  private writeOutTurn: WriteOutTurn | null = null;
   private syncInFlight = false;
   private writeScheduled = false;
   private timeoutTimer: NodeJS.Timeout | null = null;
@@ -92,6 +106,7 @@ export class GroupCommit {
     this.advanceHead(this.waiterOffsets.length);
     for (const request of this.flushRequests) request.reject(closed);
     this.flushRequests = [];
+    this.settleWriteOutTurn(closed);
   }
 
   get pendingWaiterCount(): number {
@@ -108,21 +123,67 @@ export class GroupCommit {
   private readonly onImmediate = (): void => {
     this.writeScheduled = false;
     if (this.failure !== null || this.halted) return;
+    if (!this.writeOut()) return;
     // SYNC_FLUSH syncs every append soon, waited for or not (RocketMQ's WAIT=false still flushes).
-    if (this.syncFlush || this.flushRequests.length > 0) {
-      this.startSync();
-      return;
-    }
+    if (this.syncFlush || this.flushRequests.length > 0) this.startSync();
+  };
+
+  /**
+   * Hands the buffered bytes to the kernel and resolves the turn's `waitWritten` callers (the buffer
+   * is empty afterwards, so every byte appended so far is written). False when the write failed:
+   * fail() has rejected everyone.
+   */
+  private writeOut(): boolean {
     try {
       this.commitLog.writeOut();
     } catch {
-      // The commit log reported the failure through fail(); nothing else to do here.
+      return false;
     }
-  };
+    // A closed log writes nothing; its waiters are told by halt(), never PUT_OK.
+    if (this.commitLog.writtenOffset === this.commitLog.maxOffset) this.settleWriteOutTurn(null);
+    return true;
+  }
 
-  waitDurable(endOffset: number): Promise<FlushStatus> {
+  private settleWriteOutTurn(error: Error | null): void {
+    const turn = this.writeOutTurn;
+    if (turn === null) return;
+    this.writeOutTurn = null;
+    if (error === null) turn.resolve('PUT_OK');
+    else turn.reject(error);
+  }
+
+  /**
+   * Resolves 'PUT_OK' once every byte before `endOffset` has been handed to the kernel with write(2),
+   * at the latest at the end of the current turn of the event loop. Rejects with STORE_WRITE_FAILED
+   * when that write fails and with STORE_CLOSED when the store stops first.
+   */
+  waitWritten(endOffset: number): Promise<FlushStatus> {
     if (this.failure !== null) return Promise.reject(this.failure);
-    if (!this.syncFlush || endOffset <= this.commitLog.flushedOffset) return PUT_OK;
+    if (endOffset <= this.commitLog.writtenOffset) return PUT_OK;
+    if (this.halted) return Promise.reject(new TideError('STORE_CLOSED', 'the store is closed'));
+    assert(endOffset <= this.commitLog.maxOffset, `waitWritten(${endOffset}) is past the end of the log ${this.commitLog.maxOffset}`);
+    let turn = this.writeOutTurn;
+    if (turn === null) {
+      let resolve!: (status: FlushStatus) => void;
+      let reject!: (error: Error) => void;
+      const promise = new Promise<FlushStatus>((resolvePromise, rejectPromise) => {
+        resolve = resolvePromise;
+        reject = rejectPromise;
+      });
+      turn = this.writeOutTurn = { promise, resolve, reject };
+    }
+    this.afterAppend();
+    return turn.promise;
+  }
+
+  /**
+   * SYNC_FLUSH: resolves 'PUT_OK' once everything before `endOffset` is on disk (fdatasync), or
+   * 'FLUSH_DISK_TIMEOUT' after syncFlushTimeoutMs. ASYNC_FLUSH: `waitWritten`.
+   */
+  waitDurable(endOffset: number): Promise<FlushStatus> {
+    if (!this.syncFlush) return this.waitWritten(endOffset);
+    if (this.failure !== null) return Promise.reject(this.failure);
+    if (endOffset <= this.commitLog.flushedOffset) return PUT_OK;
     if (this.halted) return Promise.reject(new TideError('STORE_CLOSED', 'the store is closed'));
     assert(endOffset <= this.commitLog.maxOffset, `waitDurable(${endOffset}) is past the end of the log ${this.commitLog.maxOffset}`);
     if (this.pendingWaiterCount >= this.options.maxPendingWaiters) {
@@ -161,11 +222,7 @@ export class GroupCommit {
 
   private startSync(): void {
     if (this.syncInFlight || this.failure !== null || this.halted) return;
-    try {
-      this.commitLog.writeOut();
-    } catch {
-      return; // fail() has rejected everyone
-    }
+    if (!this.writeOut()) return; // fail() has rejected everyone
     if (this.commitLog.writtenOffset <= this.commitLog.flushedOffset) {
       this.settle();
       return;
@@ -272,5 +329,6 @@ export class GroupCommit {
     this.advanceHead(this.waiterOffsets.length);
     for (const request of this.flushRequests) request.reject(error);
     this.flushRequests = [];
+    this.settleWriteOutTurn(error);
   }
 }

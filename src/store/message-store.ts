@@ -170,8 +170,23 @@ export class MessageStore implements MessageStoreApi {
     return { physicalOffset, queueOffset, size, storeTimestamp, endOffset: physicalOffset + size };
   }
 
+  /**
+   * SYNC_FLUSH: 'PUT_OK' once fdatasync covered `endOffset`, 'FLUSH_DISK_TIMEOUT' after
+   * syncFlushTimeout. ASYNC_FLUSH: 'PUT_OK' once the bytes were handed to the kernel (`waitWritten`),
+   * at the latest at the end of the current turn of the event loop, so an acknowledged message
+   * survives a crash of the process (DESIGN.md's ASYNC_FLUSH promise).
+   */
   waitDurable(endOffset: number): Promise<FlushStatus> {
     return this.groupCommit.waitDurable(endOffset);
+  }
+
+  /**
+   * 'PUT_OK' once every byte before `endOffset` has been handed to the kernel with write(2); in
+   * either flush mode. What a send with WAIT=false is answered after: it survives a crash of the
+   * process, not a power cut (RocketMQ answers it once the record is in the page cache).
+   */
+  waitWritten(endOffset: number): Promise<FlushStatus> {
+    return this.groupCommit.waitWritten(endOffset);
   }
 
   readRecord(physicalOffset: number): Buffer | null {
@@ -409,6 +424,18 @@ export class MessageStore implements MessageStoreApi {
   get commitLogSyncCount(): number {
     return this.groupCommit.syncCount;
   }
+}
+
+/**
+ * What the broker awaits before it acknowledges an append that ends at `endOffset`. With `waitForFlush`
+ * (RocketMQ's WAIT property; true unless the producer sent WAIT=false) that is the store's promise for
+ * its flush mode, `waitDurable`. Without it, only that the record reached the kernel (`waitWritten`):
+ * the ack never precedes the write(2), whatever the mode. A store that is not a MessageStore (a test
+ * double) is asked for `waitDurable`, which promises more.
+ */
+export function waitBeforeAck(store: MessageStoreApi, endOffset: number, waitForFlush: boolean): Promise<FlushStatus> {
+  if (!waitForFlush && store instanceof MessageStore) return store.waitWritten(endOffset);
+  return store.waitDurable(endOffset);
 }
 
 function validateConfig(config: StoreConfig): void {

@@ -5,7 +5,8 @@
  *
  * A record that fails verification is never handed out: `getMessages` logs it, skips it and moves
  * past it (answering OFFSET_FOUND_NULL when nothing else was found), so one bad record cannot stall
- * a consumer; `readRecord` throws STORE_CORRUPT.
+ * a consumer; `readRecord` throws STORE_CORRUPT. A consume-queue file that cannot be opened (out of
+ * descriptors, see ConsumeQueueFilePool) throws a retriable SYSTEM_BUSY for that one read.
  */
 import { isTideError } from '../common/errors.js';
 import type { CommitLog } from './commit-log.js';

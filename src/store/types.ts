@@ -95,7 +95,8 @@ export interface MessageStoreApi {
   /**
    * Resolves once everything before `endOffset` is durable ('PUT_OK'), or with 'FLUSH_DISK_TIMEOUT'
    * after syncFlushTimeout. Rejects with STORE_WRITE_FAILED if a write or fsync failed. With
-   * ASYNC_FLUSH resolves 'PUT_OK' at once.
+   * ASYNC_FLUSH resolves 'PUT_OK' once the bytes are written to the kernel (they survive a process
+   * crash, not a power loss), which is what an ASYNC_FLUSH acknowledgement promises.
    */
   waitDurable(endOffset: number): Promise<FlushStatus>;
 

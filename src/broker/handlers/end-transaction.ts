@@ -72,7 +72,8 @@ export function createEndTransactionHandler(deps: BrokerDeps): RequestHandler {
       case 'ROLLED_BACK': {
         if (header.fromTransactionCheck) logger.info({ ...logFields, outcome: outcome.status }, 'transaction ended by the answer to a check');
         if (isOneway(request)) return null;
-        if (config.flushDiskType === 'SYNC_FLUSH' && (await store.waitDurable(outcome.endOffset)) !== 'PUT_OK') {
+        // ASYNC_FLUSH: waitDurable resolves once the bytes are written to the kernel; SYNC_FLUSH: after fdatasync.
+        if ((await store.waitDurable(outcome.endOffset)) !== 'PUT_OK') {
           return answer(request, ResponseCode.FLUSH_DISK_TIMEOUT, 'the transaction is ended but not yet flushed to disk within syncFlushTimeout');
         }
         return answer(request);

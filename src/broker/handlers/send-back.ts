@@ -7,6 +7,11 @@
  * - to `%DLQ%group` (1 queue, readable and writable) once reconsumeTimes ≥ the group's retryMaxTimes
  *   (or the header's maxReconsumeTimes), or when the client asks with a negative delay level.
  * A group with retryQueueNums = 0 drops the message (SUCCESS), as in Java.
+ *
+ * SUCCESS tells the consumer the copy is safe, so it moves its offset past the original: the answer
+ * waits for the store's promise of the flush mode (SYNC_FLUSH: fdatasync; ASYNC_FLUSH: the write to
+ * the kernel). A copy not durable within syncFlushTimeout is answered FLUSH_DISK_TIMEOUT; like any
+ * failed send-back, the client then re-sends the message itself or consumes it again.
  */
 import { randomInt } from 'node:crypto';
 import { ResponseCode, TideError } from '../../common/errors.js';
@@ -14,6 +19,7 @@ import { createOffsetMessageId } from '../../protocol/message-id.js';
 import { decodeProperties, MessageProperty } from '../../protocol/message-properties.js';
 import { decodeRecord } from '../../protocol/message-record.js';
 import type { RequestHandler } from '../../protocol/remoting-command.js';
+import { waitBeforeAck } from '../../store/message-store.js';
 import type { BrokerDeps } from '../broker-deps.js';
 import { fieldsOf, optionalInteger, requiredInteger, requiredString } from '../header-fields.js';
 import { isWriteable, Perm } from '../../protocol/route-data.js';
@@ -22,7 +28,7 @@ import { answer } from './handler-support.js';
 
 export function createConsumerSendMsgBackHandler(deps: BrokerDeps): RequestHandler {
   const { config, store, writer, subscriptionGroupManager, topicConfigManager, logger } = deps;
-  return (request) => {
+  return async (request) => {
     const fields = fieldsOf(request);
     const offset = requiredInteger(fields, 'offset');
     const group = requiredString(fields, 'group');
@@ -61,7 +67,7 @@ export function createConsumerSendMsgBackHandler(deps: BrokerDeps): RequestHandl
     if (!properties.get(MessageProperty.ORIGIN_MESSAGE_ID)) {
       properties.set(MessageProperty.ORIGIN_MESSAGE_ID, createOffsetMessageId({ ip: Buffer.from(record.storeHost.ip), port: record.storeHost.port }, offset));
     }
-    writer.write({
+    const written = writer.write({
       topic,
       queueId,
       flag: record.flag,
@@ -75,6 +81,9 @@ export function createConsumerSendMsgBackHandler(deps: BrokerDeps): RequestHandl
     });
     if (toDeadLetterQueue) {
       logger.info({ group, topic: properties.get(MessageProperty.RETRY_TOPIC), reconsumeTimes: record.reconsumeTimes, uniqueKey: properties.get(MessageProperty.UNIQ_KEY) }, 'message sent to the DLQ');
+    }
+    if ((await waitBeforeAck(store, written.result.endOffset, true)) !== 'PUT_OK') {
+      return answer(request, ResponseCode.FLUSH_DISK_TIMEOUT, `the ${toDeadLetterQueue ? 'dead-letter' : 'retry'} copy is stored but not yet flushed to disk within syncFlushTimeout`);
     }
     return answer(request);
   };

@@ -1,12 +1,20 @@
-// Proves the send handler's pure parts: V2 one-letter headers expand to RocketMQ's names, batch bodies split or fail as MESSAGE_ILLEGAL without partial results, and only TRAN_MSG=true sends (not retried re-sends with a delay level) count as transactional.
+// Proves the send handler: V2 one-letter headers expand to RocketMQ's names, batch bodies split or fail as MESSAGE_ILLEGAL, only TRAN_MSG=true sends (not retried re-sends with a delay level) count as transactional, and, through the handler on a real store, a batch with one entry the store would refuse (properties too large once the broker adds its own, a malformed DELAY) stores none of its entries.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { isTideError } from '../../common/errors.js';
+import { silentLogger } from '../../common/logger.js';
 import { MessageProperty } from '../../protocol/message-properties.js';
-import { createRequest } from '../../protocol/remoting-command.js';
+import { decodeRecord } from '../../protocol/message-record.js';
+import { createRequest, type RemotingCommand } from '../../protocol/remoting-command.js';
 import { RequestCode } from '../../protocol/request-code.js';
+import { Broker } from '../broker.js';
+import { createBrokerConfig } from '../broker-config.js';
+import { RecordingConnection } from '../test-connection.js';
 import { isTransactionalSend } from '../transaction/half-message.js';
-import { decodeBatchBody, parseSendMessageHeader } from './send-message.js';
+import { createSendMessageHandler, decodeBatchBody, parseSendMessageHeader } from './send-message.js';
 
 function batchEntry(body: string, properties: string, flag = 0): Buffer {
   const bodyBytes = Buffer.from(body);
@@ -52,4 +60,49 @@ test('TRAN_MSG=true makes a send transactional, except a retried message re-sent
   assert.equal(isTransactionalSend(new Map(), 0), false);
   assert.equal(isTransactionalSend(new Map([[MessageProperty.TRAN_MSG, 'true'], [MessageProperty.DELAY, '3']]), 2), false);
   assert.equal(isTransactionalSend(new Map([[MessageProperty.TRAN_MSG, 'true'], [MessageProperty.DELAY, '3']]), 0), true);
+});
+
+function batchRequest(topic: string, entries: Buffer[]): RemotingCommand {
+  const fields = { a: 'PG', b: topic, c: 'TBW102', d: '4', e: '0', f: '0', g: String(Date.now()), h: '0', i: 'WAIT\u0001true\u0002', j: '0', k: 'false', m: 'true' };
+  return createRequest(RequestCode.SEND_BATCH_MESSAGE, fields, Buffer.concat(entries));
+}
+
+test('a batch with an entry the store would refuse stores none of its entries; a good batch stores all, in order', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'tidemq-send-handler-'));
+  const broker = new Broker(createBrokerConfig({
+    storePathRootDir: root, listenPort: 0, listenHost: '127.0.0.1', brokerIP1: '127.0.0.1', mappedFileSizeCommitLog: 1024 * 1024, maxHashSlotNum: 1000, maxIndexNum: 4000,
+  }), { logger: silentLogger });
+  await broker.start();
+  t.after(async () => {
+    await broker.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+  const deps = broker.brokerDeps;
+  const handler = createSendMessageHandler(deps);
+  const context = { connection: new RecordingConnection(), reply: () => {} };
+  const topic = 'BatchAllOrNothing';
+  const stored = (): number => deps.store.getMaxOffsetInQueue(topic, 0);
+
+  // 32 700 bytes of properties pass the batch decoder (int16) but not the store once the broker has
+  // added MSG_REGION, TRACE_ON, UNIQ_KEY and CLUSTER; the entry comes last, after two good ones.
+  const nearLimit = `KEYS\u0001${'k'.repeat(32_700 - 6)}\u0002`;
+  assert.equal(Buffer.byteLength(nearLimit), 32_700);
+  const commitLogBefore = deps.store.stats().commitLogMaxOffset;
+  await assert.rejects(
+    Promise.resolve(handler(batchRequest(topic, [batchEntry('one', ''), batchEntry('two', ''), batchEntry('three', nearLimit)]), context)),
+    (error) => isTideError(error, 'MESSAGE_PROPERTIES_TOO_LARGE'),
+  );
+  await assert.rejects(
+    Promise.resolve(handler(batchRequest(topic, [batchEntry('one', ''), batchEntry('two', 'DELAY\u0001soon\u0002')]), context)),
+    (error) => isTideError(error, 'MESSAGE_ILLEGAL'),
+  );
+  assert.equal(stored(), 0, 'no entry of a refused batch is in the queue');
+  assert.equal(deps.store.stats().commitLogMaxOffset, commitLogBefore, 'nor in the commit log');
+
+  const response = await handler(batchRequest(topic, [batchEntry('one', 'TAGS\u0001A\u0002'), batchEntry('two', ''), batchEntry('three', '')]), context);
+  assert.equal(response?.code, 0, response?.remark);
+  assert.equal(response?.extFields?.queueOffset, '0');
+  assert.equal(stored(), 3);
+  const bodies = deps.store.getMessages(topic, 0, 0, 10, 1 << 20).records.map((record) => decodeRecord(record)!.body.toString());
+  assert.deepEqual(bodies, ['one', 'two', 'three']);
 });

@@ -3,8 +3,10 @@
  * SEND_BATCH_MESSAGE (320). Checks as a Java broker does (broker and topic permissions, topic name,
  * auto-creation from TBW102, queue id, body and properties size), adds the broker's properties
  * (UNIQ_KEY if missing, CLUSTER, MSG_REGION, TRACE_ON), routes over-retried `%RETRY%` sends to the DLQ,
- * appends, waits for the disk under SYNC_FLUSH (unless WAIT=false) and answers msgId (offsetMsgId),
- * queueId and queueOffset. A write not durable in time is answered FLUSH_DISK_TIMEOUT (10), never SUCCESS.
+ * appends and answers msgId (offsetMsgId), queueId and queueOffset once the store keeps its promise
+ * for the flush mode: SYNC_FLUSH after fdatasync, ASYNC_FLUSH after the write to the kernel (so an
+ * acknowledged message survives a process crash). WAIT=false skips the fdatasync wait, never the
+ * write. A write not durable in time is answered FLUSH_DISK_TIMEOUT (10), never SUCCESS.
  *
  * Delayed messages (DELAY level, or the 5.x TIMER_DELIVER_MS / TIMER_DELAY_SEC / TIMER_DELAY_MS) are
  * parked by the MessageWriter, which also refuses a malformed or too distant delivery time with
@@ -17,16 +19,20 @@
  * transactional message runs from its commit; its format is checked at the send.
  *
  * Batch body (320): entries end to end, each `totalSize i32 | magic i32 | bodyCRC i32 | flag i32 |
- * bodyLen i32 | body | propertiesLen i16 | properties`; topic and queue come from the header.
+ * bodyLen i32 | body | propertiesLen i16 | properties`; topic and queue come from the header. Every
+ * entry passes the store's record checks (body size, properties size after the broker added its own,
+ * record size) before the first is appended, so a refused batch stores nothing and a client retry
+ * cannot duplicate part of it.
  */
 import { randomInt } from 'node:crypto';
 import { ResponseCode, TideError } from '../../common/errors.js';
 import { createOffsetMessageId, UniqueKeyGenerator } from '../../protocol/message-id.js';
-import { decodeProperties, MessageProperty, type MessageProperties } from '../../protocol/message-properties.js';
-import { SysFlag } from '../../protocol/message-record.js';
+import { decodeProperties, encodeProperties, MessageProperty, type MessageProperties } from '../../protocol/message-properties.js';
+import { BLANK_MARKER_BYTES, prepareRecord, SysFlag } from '../../protocol/message-record.js';
 import { parseHostPort, type HostAddress } from '../../protocol/host-address.js';
 import type { RemotingCommand, RemotingConnection, RequestHandler } from '../../protocol/remoting-command.js';
 import { RequestCode } from '../../protocol/request-code.js';
+import { waitBeforeAck } from '../../store/message-store.js';
 import type { AppendResult } from '../../store/types.js';
 import type { BrokerDeps } from '../broker-deps.js';
 import { fieldsOf, optionalBoolean, optionalInteger, optionalString, requiredInteger, requiredString, type HeaderFields } from '../header-fields.js';
@@ -127,6 +133,20 @@ export function decodeBatchBody(body: Buffer): BatchEntry[] {
   }
   if (entries.length === 0) throw new TideError('MESSAGE_ILLEGAL', 'batch body holds no message');
   return entries;
+}
+
+/**
+ * Runs the store's own record checks (body size, final properties size, topic, room in a segment)
+ * on a message the writer will store as it is (not parked), so that a request storing several
+ * messages (a batch, a DLQ re-send) can refuse them all before the first is appended. Throws the
+ * TideError the store would.
+ */
+export function checkStorable(message: OutgoingMessage, deps: Pick<BrokerDeps, 'config' | 'runtime'>): void {
+  const prepared = prepareRecord({ ...message, storeHost: deps.runtime.storeHost, properties: encodeProperties(message.properties) }, deps.config.maxMessageSize);
+  const segmentSizeBytes = deps.config.mappedFileSizeCommitLog;
+  if (prepared.size + BLANK_MARKER_BYTES > segmentSizeBytes) {
+    throw new TideError('MESSAGE_BODY_TOO_LARGE', `a record of ${prepared.size} bytes does not fit a commit-log segment of ${segmentSizeBytes} bytes`);
+  }
 }
 
 /** Parsed peer addresses, one per connection (parsing on every send showed in profiles). */
@@ -234,12 +254,9 @@ export function createSendMessageHandler(deps: BrokerDeps): RequestHandler {
     transactionId: string | undefined,
     recallHandle: string | undefined,
   ): Promise<RemotingCommand> {
-    let code: number = ResponseCode.SUCCESS;
     const last = results[results.length - 1]!;
-    if (config.flushDiskType === 'SYNC_FLUSH' && waitForDisk) {
-      const status = await store.waitDurable(last.endOffset);
-      if (status !== 'PUT_OK') code = ResponseCode.FLUSH_DISK_TIMEOUT;
-    }
+    const status = await waitBeforeAck(store, last.endOffset, waitForDisk);
+    const code: number = status === 'PUT_OK' ? ResponseCode.SUCCESS : ResponseCode.FLUSH_DISK_TIMEOUT;
     const storeHost = deps.runtime.storeHost;
     const extFields: Record<string, string> = {
       msgId: results.map((result) => createOffsetMessageId(storeHost, result.physicalOffset)).join(','),
@@ -261,7 +278,8 @@ export function createSendMessageHandler(deps: BrokerDeps): RequestHandler {
 
   /** What a batch entry may not be: delayed (by level or timer) or transactional. */
   function checkBatchable(properties: MessageProperties): void {
-    if ((Number(properties.get(MessageProperty.DELAY) ?? 0) || 0) > 0) {
+    // delayLevelOf throws MESSAGE_ILLEGAL for a non-number, as the writer would at append time.
+    if (delayLevelOf(properties) > 0) {
       throw new TideError('MESSAGE_ILLEGAL', 'delay levels are not supported for batch messages');
     }
     if (hasTimerRequest(properties)) throw new TideError('MESSAGE_ILLEGAL', 'timer messages (TIMER_DELIVER_MS / TIMER_DELAY_SEC / TIMER_DELAY_MS) are not supported for batch messages');
@@ -323,7 +341,7 @@ export function createSendMessageHandler(deps: BrokerDeps): RequestHandler {
       for (const [key, value] of batchProperties) if (!properties.has(key)) properties.set(key, value);
       checkBatchable(properties);
       addBrokerProperties(properties);
-      return {
+      const message: OutgoingMessage = {
         topic: header.topic,
         queueId,
         flag: entry.flag,
@@ -335,6 +353,8 @@ export function createSendMessageHandler(deps: BrokerDeps): RequestHandler {
         body: entry.body,
         properties,
       };
+      checkStorable(message, deps);
+      return message;
     });
     // No await between the appends: the batch gets consecutive queue offsets.
     const results = messages.map((message) => writer.write(message).result);

@@ -125,10 +125,10 @@ async function appendMessages(context: GatewayContext, topicConfig: TopicConfig,
     recallHandles.push(timer?.uniqueKey === undefined ? '' : recallHandleFor(timer.realTopic, config.brokerName, timer.deliverMs, timer.uniqueKey));
   }
   let entryStatus = OK_STATUS;
-  if (config.flushDiskType === 'SYNC_FLUSH') {
-    const flush = await store.waitDurable(results[results.length - 1]!.endOffset);
-    if (flush !== 'PUT_OK') entryStatus = status(Code.MASTER_PERSISTENCE_TIMEOUT, 'send message failed, sendStatus=FLUSH_DISK_TIMEOUT');
-  }
+  // ASYNC_FLUSH: resolves once the bytes are written to the kernel (survives a process crash);
+  // SYNC_FLUSH: after fdatasync.
+  const flush = await store.waitDurable(results[results.length - 1]!.endOffset);
+  if (flush !== 'PUT_OK') entryStatus = status(Code.MASTER_PERSISTENCE_TIMEOUT, 'send message failed, sendStatus=FLUSH_DISK_TIMEOUT');
   const entries = messages.map((message, index) => ({
     status: entryStatus,
     message_id: entryStatus.code === Code.OK ? message.messageId : '',

@@ -25,6 +25,10 @@
  * and without the retry bookkeeping (RETRY_TOPIC, ORIGIN_MESSAGE_ID, RECONSUME_TIME,
  * MAX_RECONSUME_TIMES, DELAY, timer and transaction properties), so it is delivered at once as a
  * fresh message. The DLQ copy stays (the DLQ is append-only); each call appends another copy.
+ *
+ * Every copy is built and passes the store's record checks before the first is appended, so a
+ * refused request stores nothing. SUCCESS follows the store's promise for the flush mode (SYNC_FLUSH:
+ * fdatasync; ASYNC_FLUSH: the write to the kernel).
  */
 import { randomInt } from 'node:crypto';
 import { isTideError, ResponseCode, TideError } from '../../../common/errors.js';
@@ -35,10 +39,12 @@ import type { RequestHandler } from '../../../protocol/remoting-command.js';
 import { isWriteable } from '../../../protocol/route-data.js';
 import type { BrokerDeps } from '../../broker-deps.js';
 import { fieldsOf, optionalInteger, optionalString } from '../../header-fields.js';
-import type { WrittenMessage } from '../../message-writer.js';
+import type { OutgoingMessage } from '../../message-writer.js';
+import { waitBeforeAck } from '../../../store/message-store.js';
 import { dlqTopicOf } from '../../topic-names.js';
 import { validateTopic } from '../../topic-config-manager.js';
 import { answer, jsonBody } from '../handler-support.js';
+import { checkStorable } from '../send-message.js';
 import { requiredGroup } from './admin-support.js';
 
 /** TideMQ's own admin request code (see above for why it is not a RocketMQ one). */
@@ -123,14 +129,17 @@ function findDlqRecords(deps: BrokerDeps, dlqTopic: string, msgId: string | unde
 interface PlannedResend {
   record: DecodedRecord;
   dlqMsgId: string;
-  topic: string;
-  writeQueueNums: number;
+  /** The copy to store: checked, not yet written. */
+  message: OutgoingMessage;
 }
 
 export function createResendDlqMessageHandler(deps: BrokerDeps): RequestHandler {
   const { config, store, topicConfigManager, writer, logger } = deps;
 
-  /** Where a DLQ record goes back to; throws when it cannot (nothing is written for any record then). */
+  /**
+   * The copy of a DLQ record that goes back to its original topic, checked as the store will check
+   * it; throws when it cannot be re-sent (nothing is written for any record then).
+   */
   function plan(record: DecodedRecord): PlannedResend {
     const properties = decodeProperties(record.properties);
     const dlqMsgId = createOffsetMessageId({ ip: Buffer.from(record.storeHost.ip), port: record.storeHost.port }, record.physicalOffset);
@@ -142,17 +151,12 @@ export function createResendDlqMessageHandler(deps: BrokerDeps): RequestHandler 
     if (!isWriteable(topicConfig.perm) || topicConfig.writeQueueNums <= 0) {
       throw new TideError('NO_PERMISSION', `the topic[${topic}] sending message is forbidden`);
     }
-    return { record, dlqMsgId, topic, writeQueueNums: topicConfig.writeQueueNums };
-  }
-
-  function resend(group: string, planned: PlannedResend): { entry: ResentEntry; written: WrittenMessage } {
-    const { record, topic, dlqMsgId } = planned;
-    const properties = decodeProperties(record.properties);
+    // Without DELAY, timer and transaction properties the writer stores the copy as it is, unparked.
     for (const name of HISTORY_PROPERTIES) properties.delete(name);
     properties.set(MessageProperty.CLUSTER, config.brokerClusterName);
-    const written = writer.write({
+    const message: OutgoingMessage = {
       topic,
-      queueId: randomInt(planned.writeQueueNums),
+      queueId: randomInt(topicConfig.writeQueueNums),
       flag: record.flag,
       sysFlag: record.sysFlag & ~TRANSACTION_TYPE_MASK,
       bornTimestamp: record.bornTimestamp,
@@ -161,14 +165,21 @@ export function createResendDlqMessageHandler(deps: BrokerDeps): RequestHandler 
       preparedTransactionOffset: 0,
       body: Buffer.from(record.body),
       properties,
-    });
-    logger.info({ group, dlqMsgId, topic, queueId: written.queueId, uniqueKey: properties.get(MessageProperty.UNIQ_KEY) }, 'DLQ message re-sent to its original topic');
+    };
+    checkStorable(message, deps);
+    return { record, dlqMsgId, message };
+  }
+
+  function resend(group: string, planned: PlannedResend): { entry: ResentEntry; endOffset: number } {
+    const { record, dlqMsgId, message } = planned;
+    const written = writer.write(message);
+    logger.info({ group, dlqMsgId, topic: message.topic, queueId: written.queueId, uniqueKey: message.properties.get(MessageProperty.UNIQ_KEY) }, 'DLQ message re-sent to its original topic');
     return {
-      written,
+      endOffset: written.result.endOffset,
       entry: {
         dlqQueueOffset: record.queueOffset,
         dlqMsgId,
-        topic,
+        topic: message.topic,
         queueId: written.queueId,
         queueOffset: written.result.queueOffset,
         msgId: createOffsetMessageId(deps.runtime.storeHost, written.result.physicalOffset),
@@ -199,12 +210,13 @@ export function createResendDlqMessageHandler(deps: BrokerDeps): RequestHandler 
     const resent: ResentEntry[] = [];
     let lastEndOffset = 0;
     for (const one of planned) {
-      const { entry, written } = resend(group, one);
+      const { entry, endOffset } = resend(group, one);
       resent.push(entry);
-      lastEndOffset = written.result.endOffset;
+      lastEndOffset = endOffset;
     }
-    let code: number = ResponseCode.SUCCESS;
-    if (config.flushDiskType === 'SYNC_FLUSH' && (await store.waitDurable(lastEndOffset)) !== 'PUT_OK') code = ResponseCode.FLUSH_DISK_TIMEOUT;
-    return answer(request, code, undefined, { resentCount: String(resent.length) }, jsonBody({ resent }));
+    const durable = (await waitBeforeAck(store, lastEndOffset, true)) === 'PUT_OK';
+    const code: number = durable ? ResponseCode.SUCCESS : ResponseCode.FLUSH_DISK_TIMEOUT;
+    const remark = durable ? undefined : 'the copies are stored but not yet flushed to disk within syncFlushTimeout';
+    return answer(request, code, remark, { resentCount: String(resent.length) }, jsonBody({ resent }));
   };
 }
