@@ -68,6 +68,8 @@ export interface BrokerConfig extends StoreConfig {
   transactionCheckMax: number;
   /** After transactionCheckMax checks: true discards the half (logged), false keeps checking it. */
   transactionDiscardAfterCheckMax: boolean;
+  /** Requests one connection may have being handled at once; past it the broker answers SYSTEM_BUSY. */
+  maxInFlightRequestsPerConnection: number;
   /** 5.x timer messages (TIMER_DELIVER_MS, TIMER_DELAY_SEC, TIMER_DELAY_MS) are accepted; false refuses them. */
   timerWheelEnable: boolean;
   /** furthest delivery time accepted, in seconds from now (40 days; RocketMQ defaults to 3 days); later or malformed times answer MESSAGE_ILLEGAL. */
@@ -90,7 +92,44 @@ export interface BrokerConfig extends StoreConfig {
   timerMaxLoadedEntries: number;
   /** most recalled messages waiting for their time; past it RECALL_MESSAGE answers SYSTEM_BUSY. */
   timerMaxPendingRecalls: number;
+  /**
+   * Replication role (RocketMQ `brokerRole`). Only ASYNC_MASTER is accepted: TideMQ has no replication
+   * yet, so SYNC_MASTER (an ack means a slave has the message) and SLAVE could not keep their promise
+   * and the broker refuses to start with them instead of silently acting as a lone master.
+   */
+  brokerRole: BrokerRole;
+  /**
+   * Most topics the broker keeps (user, retry and DLQ topics; its own fixed system topics are not
+   * counted). Past it a send to a new topic answers SYSTEM_BUSY and an admin create is refused.
+   */
+  maxTopicCount: number;
+  /** Most subscription groups (the predefined ones not counted); past it new groups are refused with SYSTEM_BUSY. */
+  maxSubscriptionGroupCount: number;
+  /** Most online consumers (connections) in one group; past it a heartbeat answers SYSTEM_BUSY. */
+  maxConsumersPerGroup: number;
+  /** Most online producers (connections) in one producer group; past it a heartbeat answers SYSTEM_BUSY. */
+  maxProducersPerGroup: number;
+  /** Most producer groups with an online producer; past it a heartbeat naming a new one answers SYSTEM_BUSY. */
+  maxProducerGroupCount: number;
+  /**
+   * Consume-queue files kept open at once over all queues (least recently used ones are closed and
+   * reopened on demand), so thousands of queues cannot use up the process's file descriptors.
+   */
+  maxOpenConsumeQueueFiles: number;
 }
+
+/** RocketMQ's BrokerRole names. */
+export const BrokerRole = {
+  ASYNC_MASTER: 'ASYNC_MASTER',
+  SYNC_MASTER: 'SYNC_MASTER',
+  SLAVE: 'SLAVE',
+} as const;
+export type BrokerRole = (typeof BrokerRole)[keyof typeof BrokerRole];
+
+/** The limits a broker.conf can set, each a positive integer (also checked for configs built in code). */
+const LIMIT_KEYS = [
+  'maxTopicCount', 'maxSubscriptionGroupCount', 'maxConsumersPerGroup', 'maxProducersPerGroup', 'maxProducerGroupCount', 'maxOpenConsumeQueueFiles',
+] as const;
 
 export const DEFAULT_BROKER_CONFIG: Omit<BrokerConfig, 'storePathRootDir' | 'brokerIP1'> = {
   ...DEFAULT_STORE_CONFIG,
@@ -124,6 +163,7 @@ export const DEFAULT_BROKER_CONFIG: Omit<BrokerConfig, 'storePathRootDir' | 'bro
   transactionCheckInterval: 30_000,
   transactionCheckMax: 15,
   transactionDiscardAfterCheckMax: true,
+  maxInFlightRequestsPerConnection: 4096,
   timerWheelEnable: true,
   timerMaxDelaySec: 3_456_000,
   timerTickIntervalMs: 100,
@@ -135,6 +175,13 @@ export const DEFAULT_BROKER_CONFIG: Omit<BrokerConfig, 'storePathRootDir' | 'bro
   timerMaxEnqueuePerTick: 10_000,
   timerMaxLoadedEntries: 200_000,
   timerMaxPendingRecalls: 100_000,
+  brokerRole: BrokerRole.ASYNC_MASTER,
+  maxTopicCount: 10_000,
+  maxSubscriptionGroupCount: 10_000,
+  maxConsumersPerGroup: 1_000,
+  maxProducersPerGroup: 1_000,
+  maxProducerGroupCount: 10_000,
+  maxOpenConsumeQueueFiles: 1_000,
 };
 
 /** The first non-internal IPv4 address of this machine, or 127.0.0.1. */
@@ -151,7 +198,7 @@ export function createBrokerConfig(overrides: Partial<BrokerConfig> & { storePat
   return { ...DEFAULT_BROKER_CONFIG, brokerIP1: overrides.brokerIP1 ?? defaultBrokerIp(), ...overrides };
 }
 
-type ValueKind = 'string' | 'integer' | 'boolean' | 'flushDiskType';
+type ValueKind = 'string' | 'integer' | 'boolean' | 'flushDiskType' | 'brokerRole';
 
 /** How each known property is parsed. Keys missing here are reported as unknown. */
 const PROPERTY_KINDS: Record<keyof BrokerConfig, ValueKind> = {
@@ -202,6 +249,7 @@ const PROPERTY_KINDS: Record<keyof BrokerConfig, ValueKind> = {
   transactionCheckInterval: 'integer',
   transactionCheckMax: 'integer',
   transactionDiscardAfterCheckMax: 'boolean',
+  maxInFlightRequestsPerConnection: 'integer',
   timerWheelEnable: 'boolean',
   timerMaxDelaySec: 'integer',
   timerTickIntervalMs: 'integer',
@@ -213,6 +261,13 @@ const PROPERTY_KINDS: Record<keyof BrokerConfig, ValueKind> = {
   timerMaxEnqueuePerTick: 'integer',
   timerMaxLoadedEntries: 'integer',
   timerMaxPendingRecalls: 'integer',
+  brokerRole: 'brokerRole',
+  maxTopicCount: 'integer',
+  maxSubscriptionGroupCount: 'integer',
+  maxConsumersPerGroup: 'integer',
+  maxProducersPerGroup: 'integer',
+  maxProducerGroupCount: 'integer',
+  maxOpenConsumeQueueFiles: 'integer',
 };
 
 /** Settings that must be positive for the broker to work at all. */
@@ -221,8 +276,9 @@ const POSITIVE_INTEGERS: ReadonlySet<string> = new Set([
   'flushIntervalConsumeQueue', 'maxMessageSize', 'maxHashSlotNum', 'maxIndexNum', 'defaultTopicQueueNums',
   'maxHeldPullRequests', 'pullHoldSweepIntervalMs', 'registerNameServerPeriod', 'rebalanceLockMaxLiveTime',
   'channelExpiredTimeout', 'flushConsumerOffsetInterval', 'maxMsgsNumBatch', 'maxTransferBytesOnMessageInMemory',
-  'defaultQueryMaxNum', 'scheduleTickIntervalMs', 'transactionTimeOut', 'transactionCheckInterval', 'transactionCheckMax',
+  'defaultQueryMaxNum', 'scheduleTickIntervalMs', 'maxInFlightRequestsPerConnection', 'transactionTimeOut', 'transactionCheckInterval', 'transactionCheckMax',
   'timerMaxDelaySec', 'timerTickIntervalMs', 'timerLookaheadMs', 'timerRollWindowMs', 'timerFlushIntervalMs', 'timerWheelSnapshotIntervalMs', 'timerMaxDeliveriesPerTick', 'timerMaxEnqueuePerTick', 'timerMaxLoadedEntries', 'timerMaxPendingRecalls', 'maxPendingSyncAppends', 'cleanResourceInterval',
+  ...LIMIT_KEYS,
 ]);
 
 export function isBrokerConfigKey(key: string): key is keyof BrokerConfig {
@@ -258,6 +314,10 @@ export function parseBrokerConfigValue(key: keyof BrokerConfig, raw: string): st
     case 'flushDiskType': {
       if (text === 'ASYNC_FLUSH' || text === 'SYNC_FLUSH') return text;
       throw new TideError('INVALID_PARAMETER', `broker setting flushDiskType=${JSON.stringify(raw)} must be ASYNC_FLUSH or SYNC_FLUSH`);
+    }
+    case 'brokerRole': {
+      if (isBrokerRole(text)) return text;
+      throw new TideError('INVALID_PARAMETER', `broker setting brokerRole=${JSON.stringify(raw)} must be ASYNC_MASTER, SYNC_MASTER or SLAVE`);
     }
   }
 }
@@ -299,6 +359,35 @@ export function validateBrokerConfig(config: BrokerConfig): void {
   if ((config.brokerPermission & ~7) !== 0) {
     throw new TideError('INVALID_PARAMETER', `brokerPermission ${config.brokerPermission} has bits other than 1, 2 and 4`);
   }
+  for (const key of LIMIT_KEYS) {
+    const value = config[key];
+    if (!Number.isSafeInteger(value) || value <= 0) {
+      throw new TideError('INVALID_PARAMETER', `broker setting ${key}=${String(value)} must be a positive integer`);
+    }
+  }
+  validateBrokerRole(config.brokerRole);
+}
+
+function isBrokerRole(value: unknown): value is BrokerRole {
+  return value === BrokerRole.ASYNC_MASTER || value === BrokerRole.SYNC_MASTER || value === BrokerRole.SLAVE;
+}
+
+/** Until replication exists only ASYNC_MASTER can keep its promise; the others refuse to start. */
+function validateBrokerRole(role: unknown): void {
+  if (role === BrokerRole.ASYNC_MASTER) return;
+  if (role === BrokerRole.SYNC_MASTER) {
+    throw new TideError(
+      'INVALID_PARAMETER',
+      'broker setting brokerRole=SYNC_MASTER is not supported: TideMQ has no master-slave replication yet, so it could not wait for a slave before answering SEND_OK. Remove brokerRole or set brokerRole=ASYNC_MASTER (use flushDiskType=SYNC_FLUSH for durability on this machine)',
+    );
+  }
+  if (role === BrokerRole.SLAVE) {
+    throw new TideError(
+      'INVALID_PARAMETER',
+      'broker setting brokerRole=SLAVE is not supported: TideMQ has no master-slave replication yet, so a slave would never receive its master\'s messages. Run this broker as brokerRole=ASYNC_MASTER (the default) under its own brokerName',
+    );
+  }
+  throw new TideError('INVALID_PARAMETER', `broker setting brokerRole=${JSON.stringify(String(role))} must be ASYNC_MASTER, SYNC_MASTER or SLAVE`);
 }
 
 /** `host:port;host:port` → list, empty entries dropped. */

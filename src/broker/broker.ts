@@ -79,8 +79,12 @@ export class Broker {
     const topicConfigManager = new TopicConfigManager({ ...config, logger });
     const subscriptionGroupManager = new SubscriptionGroupManager({ ...config, logger });
     const consumerOffsetManager = new ConsumerOffsetManager({ ...config, logger });
-    const consumerManager = new ConsumerManager({ channelExpiredTimeout: config.channelExpiredTimeout, logger });
-    const producerManager = new ProducerManager({ channelExpiredTimeout: config.channelExpiredTimeout, logger });
+    const consumerManager = new ConsumerManager({
+      channelExpiredTimeout: config.channelExpiredTimeout, maxConsumersPerGroup: config.maxConsumersPerGroup, maxGroups: config.maxSubscriptionGroupCount, logger,
+    });
+    const producerManager = new ProducerManager({
+      channelExpiredTimeout: config.channelExpiredTimeout, maxProducersPerGroup: config.maxProducersPerGroup, maxGroups: config.maxProducerGroupCount, logger,
+    });
     const queueLockManager = new QueueLockManager(config.rebalanceLockMaxLiveTime);
     let storeRef: MessageStore | null = null;
     const pullHoldService = new PullRequestHoldService({
@@ -113,7 +117,7 @@ export class Broker {
         consumerManager, producerManager, queueLockManager, pullHoldService, scheduleService,
       };
       this.deps = deps;
-      const server = new RemotingServer({ handlers: createHandlerTable(deps), logger });
+      const server = new RemotingServer({ handlers: createHandlerTable(deps), logger, maxInFlightRequestsPerConnection: config.maxInFlightRequestsPerConnection });
       this.server = server;
       server.onConnectionClosed((connection: RemotingConnection) => {
         consumerManager.onConnectionClosed(connection);

@@ -1,6 +1,7 @@
-// Proves consumers join and leave groups by heartbeat, unregister, close and silence, and that members are told of changes.
+// Proves consumers join and leave groups by heartbeat, unregister, close and silence, that members are told of changes, and that members per group and groups are capped with SYSTEM_BUSY.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { isTideError } from '../common/errors.js';
 import { RequestCode } from '../protocol/request-code.js';
 import { ConsumerManager } from './consumer-manager.js';
 import { buildSubscriptionData } from './subscription-data.js';
@@ -47,4 +48,24 @@ test('silent clients expire and broadcasting groups are not notified', () => {
   manager.scanExpired(5500);
   assert.equal(old.closed, true);
   assert.deepEqual(manager.getGroup('B')?.clientIds(), ['c2']);
+});
+
+test('past maxConsumersPerGroup or maxGroups a heartbeat is refused with SYSTEM_BUSY and changes nothing', () => {
+  const manager = new ConsumerManager({ channelExpiredTimeout: 120_000, maxConsumersPerGroup: 2, maxGroups: 2 });
+  const [a, b, c, d] = [new RecordingConnection(), new RecordingConnection(), new RecordingConnection(), new RecordingConnection()];
+  const busy = (error: unknown): boolean => isTideError(error, 'SYSTEM_BUSY') && error.responseCode === 2 && /maxConsumersPerGroup=2/.test(error.message);
+  manager.register('G', client(a, 'a'), settings, [], true);
+  manager.register('G', client(b, 'b'), settings, [], true);
+  const notices = a.onewayRequests.length;
+  assert.throws(() => manager.register('G', client(c, 'c'), settings, [buildSubscriptionData('T', '*')], true), busy);
+  assert.deepEqual(manager.getGroup('G')?.clientIds(), ['a', 'b'], 'the third consumer is not in the group');
+  assert.equal(manager.findSubscription('G', 'T'), undefined, 'its subscriptions were not taken');
+  assert.equal(a.onewayRequests.length, notices, 'members were not told of a change that did not happen');
+  assert.equal(manager.register('G', client(b, 'b'), settings, [], true), false, 'members already in keep heartbeating');
+  manager.register('H', client(c, 'c'), settings, [], true);
+  assert.throws(() => manager.register('I', client(d, 'd'), settings, [], true), (error: unknown) => isTideError(error, 'SYSTEM_BUSY') && /maxSubscriptionGroupCount=2/.test(error.message));
+  assert.equal(manager.getGroup('I'), undefined);
+  manager.onConnectionClosed(a);
+  manager.register('G', client(d, 'd'), settings, [], true);
+  assert.deepEqual(manager.getGroup('G')?.clientIds(), ['b', 'd'], 'a place freed by a leaving member is taken');
 });

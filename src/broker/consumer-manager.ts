@@ -4,7 +4,12 @@
  * when its connection closes, or after `channelExpiredTimeout` ms without a heartbeat. Whenever a
  * CLUSTERING group's membership or subscriptions change, every member gets NOTIFY_CONSUMER_IDS_CHANGED
  * (40, oneway) so it rebalances at once instead of within 20 s.
+ *
+ * Both the members of a group (`maxConsumersPerGroup`) and the groups (`maxGroups`) are capped: a
+ * heartbeat that would pass either is refused with SYSTEM_BUSY before anything changes, and members
+ * already registered keep their place.
  */
+import { TideError } from '../common/errors.js';
 import { silentLogger, type Logger } from '../common/logger.js';
 import { createRequest, type RemotingConnection } from '../protocol/remoting-command.js';
 import { RequestCode } from '../protocol/request-code.js';
@@ -79,15 +84,26 @@ export class ConsumerGroupInfo {
 
 export interface ConsumerManagerOptions {
   channelExpiredTimeout: number;
+  /** Most connections in one group. Default 1,000 (the broker's maxConsumersPerGroup). */
+  maxConsumersPerGroup?: number;
+  /** Most groups with an online member. Default 10,000 (the broker's maxSubscriptionGroupCount). */
+  maxGroups?: number;
   logger?: Logger;
 }
+
+export const DEFAULT_MAX_CONSUMERS_PER_GROUP = 1_000;
+export const DEFAULT_MAX_CONSUMER_GROUPS = 10_000;
 
 export class ConsumerManager {
   private readonly groups = new Map<string, ConsumerGroupInfo>();
   private readonly logger: Logger;
+  readonly maxConsumersPerGroup: number;
+  readonly maxGroups: number;
 
   constructor(private readonly options: ConsumerManagerOptions) {
     this.logger = options.logger ?? silentLogger;
+    this.maxConsumersPerGroup = options.maxConsumersPerGroup ?? DEFAULT_MAX_CONSUMERS_PER_GROUP;
+    this.maxGroups = options.maxGroups ?? DEFAULT_MAX_CONSUMER_GROUPS;
   }
 
   getGroup(group: string): ConsumerGroupInfo | undefined {
@@ -109,7 +125,10 @@ export class ConsumerManager {
     return this.groups.get(group)?.findSubscription(topic);
   }
 
-  /** Registers a heartbeat. Returns whether the group changed (new member or subscription topics). */
+  /**
+   * Registers a heartbeat. Returns whether the group changed (new member or subscription topics).
+   * Throws SYSTEM_BUSY, changing nothing, when a new member or group would pass its cap.
+   */
   register(
     group: string,
     client: ClientChannelInfo,
@@ -118,6 +137,15 @@ export class ConsumerManager {
     notifyEnabled: boolean,
   ): boolean {
     let info = this.groups.get(group);
+    if (info === undefined && this.groups.size >= this.maxGroups) {
+      throw new TideError('SYSTEM_BUSY', `consumer group [${group}] not registered: ${this.groups.size} groups are online already (maxSubscriptionGroupCount=${this.maxGroups})`);
+    }
+    if (info !== undefined && info.channels.size >= this.maxConsumersPerGroup && !info.channels.has(client.connection.id)) {
+      throw new TideError(
+        'SYSTEM_BUSY',
+        `consumer ${client.clientId} not registered: group [${group}] already has ${info.channels.size} consumers online (maxConsumersPerGroup=${this.maxConsumersPerGroup})`,
+      );
+    }
     if (!info) {
       info = new ConsumerGroupInfo(group, settings.consumeType, settings.messageModel, settings.consumeFromWhere);
       this.groups.set(group, info);

@@ -3,6 +3,10 @@
  * `<storePathRootDir>/config/subscriptionGroup.json` in Java's shape:
  * `{"subscriptionGroupTable":{group:config},"forbiddenTable":{},"dataVersion":{...}}`.
  * A group is created on first use (heartbeat, pull, send-back) when `autoCreateSubscriptionGroup` is on.
+ *
+ * The table is capped at `maxSubscriptionGroupCount` groups (the predefined ones not counted): any
+ * client can create groups by naming them, so past the cap a new group is refused with SYSTEM_BUSY
+ * while existing groups keep working. Groups already in the file are always kept.
  */
 import { join } from 'node:path';
 import { TideError } from '../common/errors.js';
@@ -70,8 +74,14 @@ export function newSubscriptionGroupConfig(groupName: string, fields: Partial<Su
 export interface SubscriptionGroupManagerOptions {
   storePathRootDir: string;
   autoCreateSubscriptionGroup: boolean;
+  /** Most groups, the predefined ones not counted. Default 10,000. */
+  maxSubscriptionGroupCount?: number;
   logger?: Logger;
 }
+
+/** Default of `maxSubscriptionGroupCount`. */
+export const DEFAULT_MAX_SUBSCRIPTION_GROUP_COUNT = 10_000;
+const PREDEFINED_GROUP_NAMES: ReadonlySet<string> = new Set(PREDEFINED_GROUPS);
 
 export class SubscriptionGroupManager {
   private readonly table = new Map<string, SubscriptionGroupConfig>();
@@ -79,10 +89,15 @@ export class SubscriptionGroupManager {
   private readonly forbiddenTable: Record<string, Record<string, number>> = {};
   private readonly file: DurableJsonFile;
   private readonly logger: Logger;
+  private readonly maxGroupCount: number;
+  /** Groups in the table that count against maxSubscriptionGroupCount. */
+  private countedGroups = 0;
+  private capLogged = false;
   private version: DataVersion = newDataVersion();
 
   constructor(private readonly options: SubscriptionGroupManagerOptions) {
     this.logger = options.logger ?? silentLogger;
+    this.maxGroupCount = options.maxSubscriptionGroupCount ?? DEFAULT_MAX_SUBSCRIPTION_GROUP_COUNT;
     this.file = new DurableJsonFile(join(options.storePathRootDir, 'config', 'subscriptionGroup.json'), () => this.encode());
     for (const group of PREDEFINED_GROUPS) this.table.set(group, newSubscriptionGroupConfig(group));
     this.load();
@@ -100,9 +115,15 @@ export class SubscriptionGroupManager {
     return [...this.table.values()];
   }
 
+  /** Groups that count against maxSubscriptionGroupCount. */
+  get groupCount(): number {
+    return this.countedGroups;
+  }
+
   /**
    * The group's config, created with defaults when absent and auto-creation is on. Throws
-   * SUBSCRIPTION_GROUP_NOT_EXIST otherwise (and GROUP_NAME_INVALID for a bad name).
+   * SUBSCRIPTION_GROUP_NOT_EXIST otherwise, GROUP_NAME_INVALID for a bad name, and SYSTEM_BUSY when a
+   * new group would pass maxSubscriptionGroupCount.
    */
   findOrCreate(group: string): SubscriptionGroupConfig {
     const existing = this.table.get(group);
@@ -116,22 +137,28 @@ export class SubscriptionGroupManager {
         `subscription group [${group}] does not exist; create it with \`tidemq admin updateSubGroup -g ${group}\` (or mqadmin updateSubGroup), or set autoCreateSubscriptionGroup=true`,
       );
     }
+    this.checkRoomFor(group);
     const config = newSubscriptionGroupConfig(group);
     this.logger.info({ group }, 'auto-created subscription group');
     this.put(config);
     return config;
   }
 
-  /** Creates or replaces a group (admin UPDATE_AND_CREATE_SUBSCRIPTIONGROUP). */
+  /** Creates or replaces a group (admin UPDATE_AND_CREATE_SUBSCRIPTIONGROUP); a new one past the cap throws SYSTEM_BUSY. */
   update(config: SubscriptionGroupConfig): void {
     if (!isValidName(config.groupName, GROUP_NAME_MAX_LENGTH)) {
       throw new TideError('GROUP_NAME_INVALID', `The specified group ${JSON.stringify(config.groupName)} is invalid`);
     }
+    if (!this.table.has(config.groupName)) this.checkRoomFor(config.groupName);
     this.put({ ...newSubscriptionGroupConfig(config.groupName), ...config });
   }
 
   delete(group: string): boolean {
     if (!this.table.delete(group)) return false;
+    if (!PREDEFINED_GROUP_NAMES.has(group)) {
+      this.countedGroups--;
+      this.capLogged = false;
+    }
     delete this.forbiddenTable[group];
     this.bump();
     return true;
@@ -147,7 +174,20 @@ export class SubscriptionGroupManager {
     return { subscriptionGroupTable, forbiddenTable: this.forbiddenTable, dataVersion: this.version };
   }
 
+  /** Throws SYSTEM_BUSY when creating `group` (not in the table yet) would pass maxSubscriptionGroupCount. */
+  private checkRoomFor(group: string): void {
+    if (PREDEFINED_GROUP_NAMES.has(group) || this.countedGroups < this.maxGroupCount) return;
+    // Logged once per time the cap is reached: a client naming ever new groups must not flood the log.
+    if (!this.capLogged) this.logger.warn({ group, groupCount: this.countedGroups, maxSubscriptionGroupCount: this.maxGroupCount }, 'subscription group not created: maxSubscriptionGroupCount reached');
+    this.capLogged = true;
+    throw new TideError(
+      'SYSTEM_BUSY',
+      `subscription group [${group}] was not created: the broker already has ${this.countedGroups} groups (maxSubscriptionGroupCount=${this.maxGroupCount}); delete unused groups or raise maxSubscriptionGroupCount`,
+    );
+  }
+
   private put(config: SubscriptionGroupConfig): void {
+    if (!this.table.has(config.groupName) && !PREDEFINED_GROUP_NAMES.has(config.groupName)) this.countedGroups++;
     this.table.set(config.groupName, config);
     this.bump();
   }
@@ -165,7 +205,10 @@ export class SubscriptionGroupManager {
     if (typeof record.subscriptionGroupTable === 'object' && record.subscriptionGroupTable !== null) {
       for (const [name, value] of Object.entries(record.subscriptionGroupTable as Record<string, unknown>)) {
         const config = parseSubscriptionGroupConfig(value, name);
-        if (config) this.table.set(name, config);
+        if (config) {
+          if (!this.table.has(name) && !PREDEFINED_GROUP_NAMES.has(name)) this.countedGroups++;
+          this.table.set(name, config);
+        }
         else this.logger.warn({ group: name, file: this.file.path }, 'skipping an invalid subscription group config');
       }
     }

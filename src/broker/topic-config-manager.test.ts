@@ -1,10 +1,11 @@
-// Proves the topic table has RocketMQ's system topics, auto-creates from TBW102 as Java does, and survives a restart via topics.json.
+// Proves the topic table has RocketMQ's system topics, auto-creates from TBW102 as Java does, survives a restart via topics.json, and refuses new topics past maxTopicCount with SYSTEM_BUSY.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TopicConfigManager, validateTopic } from './topic-config-manager.js';
+import { isTideError } from '../common/errors.js';
+import { newTopicConfig, TopicConfigManager, validateTopic } from './topic-config-manager.js';
 
 function options(root: string, autoCreateTopicEnable = true) {
   return { storePathRootDir: root, brokerClusterName: 'DefaultCluster', brokerName: 'broker-a', autoCreateTopicEnable, defaultTopicQueueNums: 8 };
@@ -75,4 +76,38 @@ test('topics that have consume queues but no config are restored after a crash',
   assert.equal(manager.get('%RETRY%G')?.readQueueNums, 1);
   assert.equal(manager.get('Known')?.writeQueueNums, 4, 'existing configs are left alone');
   assert.equal(manager.get('Empty'), undefined);
+});
+
+test('maxTopicCount caps auto-created, retry/DLQ and admin-created topics; system topics and reloads are not refused', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'tidemq-topics-cap-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const manager = new TopicConfigManager({ ...options(root), maxTopicCount: 3 });
+  assert.equal(manager.topicCount, 0, 'system topics do not count');
+  const busy = (error: unknown): boolean => isTideError(error, 'SYSTEM_BUSY') && error.retriable && /maxTopicCount=3/.test(error.message);
+  manager.createTopicInSendMessageMethod('A', 'TBW102', 4, 0);
+  manager.createTopicInSendMessageBackMethod('%RETRY%G', 1, 6, 0);
+  manager.updateTopicConfig(newTopicConfig('B'));
+  assert.equal(manager.topicCount, 3);
+  assert.throws(() => manager.createTopicInSendMessageMethod('C', 'TBW102', 4, 0), busy);
+  assert.throws(() => manager.createTopicInSendMessageBackMethod('%DLQ%G', 1, 6, 0), busy);
+  assert.throws(() => manager.updateTopicConfig(newTopicConfig('C')), busy);
+  assert.equal(manager.get('C'), undefined);
+  // Existing topics still work: found, updated, re-created as no-ops.
+  assert.equal(manager.createTopicInSendMessageMethod('A', 'TBW102', 4, 0)?.topicName, 'A');
+  manager.updateTopicConfig(newTopicConfig('B', { readQueueNums: 2, writeQueueNums: 2 }));
+  assert.equal(manager.createTopicInSendMessageBackMethod('%RETRY%G', 1, 6, 0, true).order, true);
+  // The broker's own topics are never refused.
+  assert.equal(manager.createTopicInSendMessageBackMethod('TRANS_CHECK_MAX_TIME_TOPIC', 1, 6, 0).topicName, 'TRANS_CHECK_MAX_TIME_TOPIC');
+  assert.equal(manager.topicCount, 3);
+  assert.ok(manager.deleteTopicConfig('A'));
+  assert.equal(manager.createTopicInSendMessageMethod('C', 'TBW102', 4, 0)?.topicName, 'C', 'a deleted topic frees its place');
+  await manager.persist();
+
+  // A restart with a smaller cap keeps every topic it has, and counts them.
+  const reopened = new TopicConfigManager({ ...options(root), maxTopicCount: 1 });
+  assert.deepEqual(['B', 'C', '%RETRY%G'].map((topic) => reopened.get(topic)?.topicName), ['B', 'C', '%RETRY%G']);
+  assert.equal(reopened.topicCount, 3);
+  assert.throws(() => reopened.createTopicInSendMessageMethod('D', 'TBW102', 4, 0), (error: unknown) => isTideError(error, 'SYSTEM_BUSY'));
+  assert.deepEqual(reopened.restoreFromStore(new Map([['Lost', [0]]]), 8), ['Lost'], 'topics whose messages are in the store are restored past the cap');
+  await reopened.persist();
 });

@@ -4,6 +4,11 @@
  * broker's. System topics are put in at start and then overridden by what the file holds, as Java does.
  * Every change bumps the data version and notifies listeners (the broker re-registers with the name
  * servers at once, so routes of new topics appear without waiting for the 30 s cycle).
+ *
+ * The table is capped at `maxTopicCount` topics (the broker's fixed system topics not counted): any
+ * client can create topics by sending to them, and each costs memory, a route entry and open files,
+ * so past the cap a new topic is refused with SYSTEM_BUSY while existing ones keep working. Topics
+ * already on disk (topics.json, or restored from the store) are always kept, even past the cap.
  */
 import { join } from 'node:path';
 import { TideError } from '../common/errors.js';
@@ -21,8 +26,15 @@ export interface TopicConfigManagerOptions {
   autoCreateTopicEnable: boolean;
   /** Queues of TBW102, i.e. the most an auto-created topic gets. */
   defaultTopicQueueNums: number;
+  /** Most topics, the fixed system topics not counted. Default 10,000. */
+  maxTopicCount?: number;
   logger?: Logger;
 }
+
+/** Default of `maxTopicCount`. */
+export const DEFAULT_MAX_TOPIC_COUNT = 10_000;
+/** Topics the broker itself creates, which never count against `maxTopicCount`. */
+const FIXED_SYSTEM_TOPICS: ReadonlySet<string> = new Set(Object.values(SystemTopic));
 
 /** Queues of SCHEDULE_TOPIC_XXXX: one per 4.x delay level. */
 export const SCHEDULE_TOPIC_QUEUE_NUMS = 18;
@@ -66,10 +78,15 @@ export class TopicConfigManager {
   private readonly listeners: TopicChangeListener[] = [];
   private readonly file: DurableJsonFile;
   private readonly logger: Logger;
+  private readonly maxTopicCount: number;
+  /** Topics in the table that count against maxTopicCount. */
+  private countedTopics = 0;
+  private capLogged = false;
   private version: DataVersion = newDataVersion();
 
   constructor(private readonly options: TopicConfigManagerOptions) {
     this.logger = options.logger ?? silentLogger;
+    this.maxTopicCount = options.maxTopicCount ?? DEFAULT_MAX_TOPIC_COUNT;
     this.file = new DurableJsonFile(join(options.storePathRootDir, 'config', 'topics.json'), () => this.encode());
     this.putSystemTopics();
     this.load();
@@ -89,6 +106,11 @@ export class TopicConfigManager {
 
   isSystemTopic(topic: string): boolean {
     return this.systemTopics.has(topic) || topic.startsWith(SYSTEM_TOPIC_PREFIX);
+  }
+
+  /** Topics that count against maxTopicCount. */
+  get topicCount(): number {
+    return this.countedTopics;
   }
 
   isOrderTopic(topic: string): boolean {
@@ -111,6 +133,7 @@ export class TopicConfigManager {
     if (defaultTopic === SystemTopic.AUTO_CREATE && !this.options.autoCreateTopicEnable) return undefined;
     const queueNums = Math.max(0, Math.min(clientDefaultTopicQueueNums, template.writeQueueNums));
     if (queueNums === 0) return undefined;
+    this.checkRoomFor(topic);
     const config = newTopicConfig(topic, {
       readQueueNums: queueNums,
       writeQueueNums: queueNums,
@@ -126,6 +149,7 @@ export class TopicConfigManager {
   /**
    * Creates a retry or DLQ topic if absent (send-back, heartbeat, retry-topic sends). `order` (from a
    * heartbeat: does the group consume an order topic) updates an existing topic; undefined leaves it.
+   * Throws SYSTEM_BUSY when a new topic would pass maxTopicCount.
    */
   createTopicInSendMessageBackMethod(topic: string, queueNums: number, perm: number, topicSysFlag: number, order?: boolean): TopicConfig {
     const existing = this.table.get(topic);
@@ -133,6 +157,7 @@ export class TopicConfigManager {
       if (order !== undefined && existing.order !== order) this.put({ ...existing, order });
       return this.table.get(topic)!;
     }
+    this.checkRoomFor(topic);
     const config = newTopicConfig(topic, { readQueueNums: queueNums, writeQueueNums: queueNums, perm, topicSysFlag, order: order ?? false });
     this.put(config);
     return config;
@@ -157,15 +182,20 @@ export class TopicConfigManager {
     return restored;
   }
 
-  /** Creates or replaces a topic (admin UPDATE_AND_CREATE_TOPIC). */
+  /** Creates or replaces a topic (admin UPDATE_AND_CREATE_TOPIC); a new one past maxTopicCount throws SYSTEM_BUSY. */
   updateTopicConfig(config: TopicConfig): void {
     validateTopic(config.topicName);
+    if (!this.table.has(config.topicName)) this.checkRoomFor(config.topicName);
     this.put({ ...config, attributes: { ...(config.attributes ?? {}) } });
   }
 
   /** Removes a topic's config; its messages age out with the commit log. */
   deleteTopicConfig(topic: string): boolean {
     if (!this.table.delete(topic)) return false;
+    if (this.isCounted(topic)) {
+      this.countedTopics--;
+      this.capLogged = false;
+    }
     this.changed(topic, undefined);
     return true;
   }
@@ -181,7 +211,25 @@ export class TopicConfigManager {
     return { topicConfigTable, dataVersion: this.version };
   }
 
+  /** Whether a topic counts against maxTopicCount (everything but the broker's own system topics). */
+  private isCounted(topic: string): boolean {
+    return !FIXED_SYSTEM_TOPICS.has(topic) && !this.systemTopics.has(topic);
+  }
+
+  /** Throws SYSTEM_BUSY when creating `topic` (not in the table yet) would pass maxTopicCount. */
+  private checkRoomFor(topic: string): void {
+    if (!this.isCounted(topic) || this.countedTopics < this.maxTopicCount) return;
+    // Logged once per time the cap is reached: a client hammering new topics must not flood the log.
+    if (!this.capLogged) this.logger.warn({ topic, topicCount: this.countedTopics, maxTopicCount: this.maxTopicCount }, 'topic not created: maxTopicCount reached');
+    this.capLogged = true;
+    throw new TideError(
+      'SYSTEM_BUSY',
+      `topic[${topic}] was not created: the broker already has ${this.countedTopics} topics (maxTopicCount=${this.maxTopicCount}); delete unused topics or raise maxTopicCount`,
+    );
+  }
+
   private put(config: TopicConfig): void {
+    if (!this.table.has(config.topicName) && this.isCounted(config.topicName)) this.countedTopics++;
     this.table.set(config.topicName, config);
     this.changed(config.topicName, config);
   }
@@ -232,7 +280,10 @@ export class TopicConfigManager {
     if (typeof table === 'object' && table !== null) {
       for (const [name, value] of Object.entries(table as Record<string, unknown>)) {
         const config = parseTopicConfig(name, value);
-        if (config) this.table.set(name, config);
+        if (config) {
+          if (!this.table.has(name) && this.isCounted(name)) this.countedTopics++;
+          this.table.set(name, config);
+        }
         else this.logger.warn({ topic: name, file: this.file.path }, 'skipping an invalid topic config');
       }
     }

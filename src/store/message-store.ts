@@ -137,6 +137,9 @@ export class MessageStore implements MessageStoreApi {
       try {
         queue.ensureRoom();
       } catch (error) {
+        // Out of file descriptors for consume-queue files is passing: refuse this append, retriable,
+        // with nothing changed. Anything else is an I/O failure of the store.
+        if (isTideError(error, 'SYSTEM_BUSY')) throw error;
         throw commitLog.fail(error);
       }
     } else {
@@ -407,6 +410,12 @@ export class MessageStore implements MessageStoreApi {
       await this.consumeQueues.syncWritten();
       await this.keyIndex.flush();
     } catch (error) {
+      if (isTideError(error, 'SYSTEM_BUSY')) {
+        // A consume-queue file could not be opened (descriptors exhausted): its entries stay pending,
+        // the checkpoint does not move this round, and the next interval tries again.
+        this.logger.warn({ err: error }, 'consume-queue flush deferred; checkpoint not advanced');
+        return;
+      }
       this.commitLog.fail(isTideError(error) && error.cause !== undefined ? error.cause : error);
       return;
     }

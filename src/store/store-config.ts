@@ -37,6 +37,8 @@ export interface StoreConfig {
   warmMappedFileEnable: boolean;
   /** Most pending (written, not yet durable) SYNC_FLUSH appends before SYSTEM_BUSY. */
   maxPendingSyncAppends: number;
+  /** Most consume-queue files kept open at once (least recently used are closed). */
+  maxOpenConsumeQueueFiles: number;
 }
 
 export const DEFAULT_STORE_CONFIG: Omit<StoreConfig, 'storePathRootDir'> = {
@@ -55,4 +57,5 @@ export const DEFAULT_STORE_CONFIG: Omit<StoreConfig, 'storePathRootDir'> = {
   maxIndexNum: 2_000_000,
   warmMappedFileEnable: false,
   maxPendingSyncAppends: 100_000,
+  maxOpenConsumeQueueFiles: 1000,
 };

@@ -94,6 +94,7 @@ export async function openStoreParts(config: StoreConfig, options: MessageStoreO
     const consumeQueues = (opened.consumeQueues = new ConsumeQueueTable({
       directory: join(root, 'consumequeue'),
       entriesPerFile: config.consumeQueueEntriesPerFile,
+      maxOpenFiles: config.maxOpenConsumeQueueFiles,
       fileIo,
       logger,
     }));

@@ -26,7 +26,7 @@ export function createRecallMessageHandler(deps: BrokerDeps): RequestHandler {
     const fields = fieldsOf(request);
     const region = { MSG_REGION: config.regionId };
     const fail = (code: number, remark: string) => answer(request, code, remark, region);
-    if ((config as unknown as Record<string, unknown>).brokerRole === 'SLAVE') return fail(ResponseCode.SLAVE_NOT_AVAILABLE, 'recall failed, broker service not available');
+    if (config.brokerRole === 'SLAVE') return fail(ResponseCode.SLAVE_NOT_AVAILABLE, 'recall failed, broker service not available');
     if (!isWriteable(config.brokerPermission)) return fail(ResponseCode.SERVICE_NOT_AVAILABLE, 'recall failed, broker service not available');
     const topic = requiredString(fields, 'topic');
     if (!topicConfigManager.get(topic)) return fail(ResponseCode.TOPIC_NOT_EXIST, `recall failed, the topic[${topic}] not exist`);

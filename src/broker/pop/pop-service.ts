@@ -9,15 +9,17 @@
  *   bit, or replace the message's checkpoint by a new one of one message.
  * - One shared tick (tickIntervalMs) takes due checkpoints out of the expiry wheel and re-stores their
  *   un-acked messages (pop-reviver.ts: pop retry topic with reconsumeTimes + 1, or the DLQ), expires
- *   held pops, fdatasyncs the pop log every syncIntervalMs and compacts it past compactLogBytes.
+ *   held pops, fdatasyncs the pop log every syncIntervalMs and compacts it past compactLogBytes. A
+ *   revived checkpoint is dropped only once its copies are durable by the flush mode (store.waitDurable).
+ *   The pop log is synced on its own schedule, so dropping it earlier could lose a message to a power cut.
  * - In-flight messages are capped per group (maxInflightMessagesPerGroup) and in total; past the cap
  *   a pop answers POLLING_FULL.
  */
-import { ResponseCode, TideError } from '../../common/errors.js';
+import { isTideError, ResponseCode, TideError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
 import { isReadable, type TopicConfig } from '../../protocol/route-data.js';
 import { decodeRecord } from '../../protocol/message-record.js';
-import type { MessageFilter } from '../../store/types.js';
+import type { FlushStatus, MessageFilter } from '../../store/types.js';
 import type { BrokerDeps } from '../broker-deps.js';
 import { buildSubscriptionData, createTagFilter } from '../subscription-data.js';
 import { validateTopic } from '../topic-config-manager.js';
@@ -526,7 +528,12 @@ export class PopService {
     if (this.state.log.sizeBytes >= this.options.compactLogBytes && !this.state.log.isCompacting) this.state.compact();
   }
 
-  /** Re-stores the un-acked messages of due checkpoints; the checkpoints are dropped once the copies are durable. */
+  /**
+   * Re-stores the un-acked messages of due checkpoints. A checkpoint stays in the table (and in the
+   * pop log), marked `reviving`, until its copies are durable by the flush mode; only then is it
+   * dropped (or, for one re-stored in part before a failure, are the re-stored messages acked), so
+   * the pop log never says a message was handled while its copy could still vanish with a power cut.
+   */
   private revive(): void {
     if (this.reviving) return;
     const due: Checkpoint[] = [];
@@ -534,6 +541,8 @@ export class PopService {
     this.state.wheel.takeDue(nowMs, this.options.maxRevivesPerTick, due);
     if (due.length === 0) return;
     const finished: Checkpoint[] = [];
+    let partial: Checkpoint | null = null;
+    let partialBits = 0;
     const topics = new Set<string>();
     let endOffset = -1;
     for (let index = 0; index < due.length; index++) {
@@ -552,35 +561,73 @@ export class PopService {
         finished.push(checkpoint);
       } catch (error) {
         this.logger.error({ err: error, group: checkpoint.queue.group, topic: checkpoint.queue.topic }, 'storing un-acked popped messages again failed; retrying later');
-        // What was stored already counts as done, so a retry does not store it twice.
-        checkpoint.reviving = false;
-        if (restoredBits !== 0) this.state.ack(checkpoint, restoredBits);
-        for (const rest of due.slice(index)) {
-          rest.reviving = false;
-          if (rest.wheelBucket < 0 && this.state.table.get(rest.queue, rest.startOffset, rest.popTimeMs) === rest) this.state.wheel.add(rest, nowMs + this.options.reviveRetryDelayMs);
+        // What was stored already is acked once durable (below), so a retry does not store it twice.
+        if (restoredBits !== 0) {
+          partial = checkpoint;
+          partialBits = restoredBits;
+          topics.add(checkpoint.queue.originalTopic);
+        } else {
+          this.retryRevive(checkpoint, nowMs);
         }
+        for (const rest of due.slice(index + 1)) this.retryRevive(rest, nowMs);
         break;
       }
     }
-    this.state.flushSoon();
     for (const topic of topics) this.polling.notify(topic);
-    if (finished.length === 0) return;
-    this.reviving = (endOffset >= 0 ? this.deps.store.waitDurable(endOffset) : Promise.resolve('PUT_OK' as const))
-      .then((status) => {
-        if (status !== 'PUT_OK') this.logger.warn({ status }, 're-stored popped messages are not durable yet; dropping their checkpoints anyway');
-        for (const checkpoint of finished) this.state.done(checkpoint);
-        this.state.flushSoon();
-      })
-      .catch((error: unknown) => {
-        this.logger.error({ err: error }, 're-stored popped messages could not be made durable; their checkpoints stay and are retried');
-        for (const checkpoint of finished) {
-          checkpoint.reviving = false;
-          if (checkpoint.wheelBucket < 0) this.state.wheel.add(checkpoint, this.now() + this.options.reviveRetryDelayMs);
+    if (finished.length === 0 && partial === null) return;
+    this.reviving = this.settleRevive(finished, partial, partialBits, endOffset).finally(() => {
+      this.reviving = null;
+    });
+  }
+
+  /** A checkpoint whose revive did not happen goes back into the wheel, due again after the back-off. */
+  private retryRevive(checkpoint: Checkpoint, nowMs: number): void {
+    checkpoint.reviving = false;
+    if (checkpoint.wheelBucket < 0 && this.state.table.get(checkpoint.queue, checkpoint.startOffset, checkpoint.popTimeMs) === checkpoint) {
+      this.state.wheel.add(checkpoint, nowMs + this.options.reviveRetryDelayMs);
+    }
+  }
+
+  /**
+   * Waits until the re-stored copies (everything before `endOffset`) are durable, then drops the
+   * checkpoints. FLUSH_DISK_TIMEOUT means the copies are written but the disk has not confirmed them
+   * yet: the group commit keeps syncing, so this waits again (the copies are not stored twice). A
+   * failed store (STORE_WRITE_FAILED, ...) can never make them durable: the checkpoints go back to
+   * the wheel and are re-stored later (at least once, never lost). On close the wait stops and the
+   * checkpoints stay in the pop log, so the next start re-delivers them.
+   */
+  private async settleRevive(finished: Checkpoint[], partial: Checkpoint | null, partialBits: number, endOffset: number): Promise<void> {
+    let warned = false;
+    for (;;) {
+      let status: FlushStatus;
+      try {
+        status = endOffset >= 0 ? await this.deps.store.waitDurable(endOffset) : 'PUT_OK';
+      } catch (error) {
+        if (isTideError(error, 'SYSTEM_BUSY') && !this.closed) {
+          // Too many appends wait for the disk; the copies are written, so wait again a little later.
+          await new Promise<void>((resolve) => setTimeout(resolve, this.options.tickIntervalMs).unref());
+          continue;
         }
-      })
-      .finally(() => {
-        this.reviving = null;
-      });
+        this.logger.error({ err: error }, 're-stored popped messages could not be made durable; their checkpoints stay and are retried');
+        const nowMs = this.now();
+        for (const checkpoint of finished) this.retryRevive(checkpoint, nowMs);
+        if (partial !== null) this.retryRevive(partial, nowMs);
+        return;
+      }
+      if (status === 'PUT_OK') break;
+      if (this.closed) {
+        this.logger.warn({ checkpoints: finished.length }, 're-stored popped messages were not durable at close; their checkpoints stay and are re-delivered after the restart');
+        return;
+      }
+      if (!warned) this.logger.warn({ status, checkpoints: finished.length }, 're-stored popped messages are not durable yet; their checkpoints stay until they are');
+      warned = true;
+    }
+    for (const checkpoint of finished) this.state.done(checkpoint);
+    if (partial !== null) {
+      this.state.ack(partial, partialBits);
+      this.retryRevive(partial, this.now());
+    }
+    this.state.flushSoon();
   }
 }
 
