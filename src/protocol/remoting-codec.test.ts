@@ -1,9 +1,9 @@
-// Proves the remoting codec round-trips JSON frames, reads hand-built binary and ali-ons-style headers, rejects malformed frames with TideError, and that FrameDecoder reassembles frames however the stream is cut.
+// Proves the remoting codec round-trips JSON frames, reads hand-built binary and ali-ons-style headers, rejects malformed frames with TideError, that its JSON fast paths take the headers real clients send and agree with the general paths, and that FrameDecoder reassembles frames however the stream is cut.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isTideError } from '../common/errors.js';
 import { Limits } from '../common/limits.js';
-import { FrameDecoder, decodeCommand, encodeCommand, encodeCommandAs } from './remoting-codec.js';
+import { FrameDecoder, decodeCommand, encodeCommand, encodeCommandAs, encodeCommandViaString, parseJsonHeader, scanJsonHeader } from './remoting-codec.js';
 import { RemotingFlag, createRequest, type RemotingCommand } from './remoting-command.js';
 
 /** The frame without its totalLen field, as FrameDecoder yields it. */
@@ -209,6 +209,169 @@ test('malformed frames throw FRAME_MALFORMED', () => {
   const valueOverrun = Buffer.from(good);
   valueOverrun.writeInt32BE(500, 27);
   assertMalformed(afterLength(binaryFrame(valueOverrun)), /value length/);
+});
+
+/** The command through the scanner (undefined if it declines) and through JSON.parse, for one JSON header text. */
+function bothDecoders(headerText: string): { scanned: RemotingCommand | undefined; parsed: RemotingCommand } {
+  const frame = afterLength(jsonFrame(headerText));
+  const end = frame.length;
+  return { scanned: scanJsonHeader(frame, 4, end), parsed: parseJsonHeader(frame, 4, end) };
+}
+
+/** Field order, extFields key order and prototype included: what deepEqual alone does not check. */
+function assertIdentical(actual: RemotingCommand, expected: RemotingCommand): void {
+  assert.deepEqual(Object.keys(actual), Object.keys(expected));
+  assert.deepStrictEqual(actual, expected);
+  if (expected.extFields !== undefined) {
+    assert.deepEqual(Object.keys(actual.extFields ?? {}), Object.keys(expected.extFields));
+    assert.equal(Object.getPrototypeOf(actual.extFields), Object.getPrototypeOf(expected.extFields));
+  }
+}
+
+const SEND_PROPERTIES = 'KEYS\u0001order-42\u0002UNIQ_KEY\u00017F0000011A2B18B4AAC2595A1B2C0000\u0002WAIT\u0001true\u0002TAGS\u0001TagA\u0002';
+
+test('the header scanner takes the SEND_MESSAGE_V2 headers of ali-ons, the Java client and TideMQ, and agrees with JSON.parse', () => {
+  const aliOns = JSON.stringify({
+    code: 310,
+    language: 'JAVA',
+    opaque: 9,
+    flag: 0,
+    version: 121,
+    extFields: { a: 'group', b: 'Topic', c: 'TBW102', d: 4, e: 3, f: 0, g: 1700000000123, h: 0, i: SEND_PROPERTIES, j: 0, k: false },
+  });
+  const javaFields = { a: 'group', b: 'Topic', c: 'TBW102', d: '4', e: '3', f: '0', g: '1700000000123', h: '0', i: SEND_PROPERTIES, j: '0', k: 'false', l: '16', m: 'false', n: 'broker-a' };
+  const java = `{"code":310,"extFields":${JSON.stringify(javaFields)},"flag":0,"language":"JAVA","opaque":9,"serializeTypeCurrentRPC":"JSON","version":479}`;
+  const tideFrame = encodeCommand({ ...createRequest(310, javaFields), opaque: 9 });
+  const tide = tideFrame.toString('latin1', 8);
+  const pull = '{"code":11,"extFields":{"commitOffset":"0","consumerGroup":"cg","maxMsgNums":"32","queueId":"1","queueOffset":"-1","subscription":"*","suspendTimeoutMillis":"15000","sysFlag":"3","topic":"T"},"flag":0,"language":"JAVA","opaque":-7,"remark":null,"serializeTypeCurrentRPC":"JSON","version":479}';
+  for (const text of [aliOns, java, tide, pull]) {
+    const { scanned, parsed } = bothDecoders(text);
+    assert.ok(scanned !== undefined, `scanner declined ${text}`);
+    assertIdentical(scanned, parsed);
+  }
+  const ali = bothDecoders(aliOns).scanned as RemotingCommand;
+  assert.equal(ali.extFields?.i, SEND_PROPERTIES);
+  assert.equal(ali.extFields?.g, '1700000000123');
+  assert.equal(ali.extFields?.k, 'false');
+  assert.equal(ali.version, 121);
+  assert.equal((bothDecoders(pull).scanned as RemotingCommand).opaque, -7);
+});
+
+test('the header scanner unescapes every JSON escape itself and agrees with JSON.parse', () => {
+  const text = '{"code":1,"opaque":2,"language":"J\\u0041VA","remark":"q\\" b\\\\ s\\/ \\b\\f\\n\\r\\t \\u00e9\\u00FF \\u0000","extFields":{"k":"\\u0001x\\u0002","e":""}}';
+  const { scanned, parsed } = bothDecoders(text);
+  assert.ok(scanned !== undefined);
+  assertIdentical(scanned, parsed);
+  assert.equal(scanned.language, 'JAVA');
+  assert.equal(scanned.remark, 'q" b\\ s/ \b\f\n\r\t éÿ \u0000');
+  assert.equal(scanned.extFields?.k, '\u0001x\u0002');
+});
+
+test('the header scanner hands unusual headers to JSON.parse, which decodes them or rejects them the same way', () => {
+  const declined = [
+    '{ "code":1,"opaque":2}', // whitespace
+    '{"code":1,"opaque":2,"remark":"ümlaut"}', // UTF-8 bytes
+    '{"code":1,"opaque":2,"remark":"\\u4e2d"}', // an escape beyond latin1
+    '{"code":1,"opaque":2,"remark":"\\ud83d\\ude00"}', // a surrogate pair
+    '{"code":1,"opaque":2,"extFields":{"a":null,"b":"1","a":"2"}}', // null, then the key again
+    '{"code":1,"opaque":2,"extFields":{"k\\u0031":"v"}}', // an escaped key
+    '{"code":1,"opaque":2,"extFields":{"__proto__":"x"}}',
+    '{"code":1,"opaque":2,"extFields":{"n":1.5,"m":1e3}}', // fractions and exponents
+    '{"code":1,"opaque":2,"extFields":{"big":12345678901234567}}', // beyond 15 digits
+    '{"code":1,"opaque":2,"extFields":{"z":-0}}',
+    '{"code":1.0,"opaque":2}',
+    '{"code":-0,"opaque":2}',
+    '{"code":1,"opaque":2,"extFields":{"a":"1"},"extFields":{"b":"2"}}',
+    '{"code":1,"opaque":2,"extra":{"nested":[1]}}',
+    '{"code":1,"opaque":2,"flag":null,"version":null,"language":null}',
+    '{"code":1,"opaque":2,"extFields":null}',
+  ];
+  for (const text of declined) {
+    const { scanned, parsed } = bothDecoders(text);
+    assert.equal(scanned, undefined, `scanner took ${text}`);
+    assertIdentical(decodeCommand(afterLength(jsonFrame(text))), parsed);
+  }
+  const rejected = [
+    '{"code":1,"opaque":2', // cut short
+    '{"code":1,"opaque":2,}',
+    '{"code":01,"opaque":2}',
+    '{"code":1,"opaque":2147483648}',
+    '{"code":1,"opaque":"2"}',
+    '{"opaque":2}',
+    '{"code":1,"opaque":2,"remark":"raw \u0001 control"}',
+    '{"code":1,"opaque":2,"remark":"bad \\x escape"}',
+    '{"code":1,"opaque":2,"remark":"\\u12"}',
+    '{"code":1,"opaque":2,"extFields":{"a":{}}}',
+    '{"code":1,"opaque":2} trailing',
+    '{"code":1,"opaque":2}}',
+    '{}',
+  ];
+  for (const text of rejected) {
+    const frame = afterLength(jsonFrame(text));
+    assert.equal(scanJsonHeader(frame, 4, frame.length), undefined, `scanner took ${text}`);
+    let expected: unknown;
+    assert.throws(() => parseJsonHeader(frame, 4, frame.length), (error: unknown) => ((expected = error), isTideError(error, 'FRAME_MALFORMED')));
+    assert.throws(() => decodeCommand(frame), (error: unknown) => isTideError(error, 'FRAME_MALFORMED') && error.message === (expected as Error).message);
+  }
+});
+
+test('the scanner never reads a string past its header into the body', () => {
+  // The body continues what would be an unterminated string or number in the header.
+  for (const [header, body] of [
+    ['{"code":1,"opaque":2,"remark":"abc}', 'def"}'],
+    ['{"code":1,"opaque":2,"remark":"a\\u0001}', 'b"}'],
+    ['{"code":1,"opaque":2,"version":1}', '2}'],
+    ['{"code":1,"opaque":2,"remark":nu}', 'll}'],
+  ] as const) {
+    const frame = afterLength(jsonFrame(header, Buffer.from(body)));
+    const end = 4 + Buffer.byteLength(header);
+    const scanned = scanJsonHeader(frame, 4, end);
+    if (scanned !== undefined) assertIdentical(scanned, parseJsonHeader(frame, 4, end));
+    else assert.throws(() => parseJsonHeader(frame, 4, end), (error: unknown) => isTideError(error, 'FRAME_MALFORMED'));
+  }
+});
+
+test('the byte-writing encoder produces exactly the string encoder bytes, escapes included, and falls back for non-ASCII', () => {
+  const commands: RemotingCommand[] = [
+    { code: 0, language: 'JAVA', version: 479, opaque: 5, flag: 1, extFields: { msgId: '0A0000010000A8B0000000000001E240', queueId: '3', queueOffset: '123456', MSG_REGION: 'DefaultRegion', TRACE_ON: 'true' } },
+    { code: -2147483648, language: 'GO', version: 2147483647, opaque: -1, flag: 0, remark: 'ctl \u0000\u0001\u001f\b\t\n\f\r "q" \\ / \u007f', extFields: { [SEND_PROPERTIES]: SEND_PROPERTIES } },
+    { code: 1, language: 'JAVA', version: 0, opaque: 0, flag: 0, remark: 'ünïcödé', extFields: { a: 'b' } },
+    { code: 1, language: 'JAVA', version: 0, opaque: 0, flag: 0, remark: 'lone \ud800', extFields: {} },
+    { code: 1, language: 'x'.repeat(20_000), version: 0, opaque: 0, flag: 0, remark: null as unknown as undefined, extFields: null as unknown as undefined },
+    { ...createRequest(310, { a: 'g' }), body: Buffer.from('body bytes') },
+  ];
+  for (const command of commands) {
+    const fast = encodeCommandAs(command, command.opaque, command.flag);
+    assert.deepEqual(fast, encodeCommandViaString(command, command.opaque, command.flag));
+    const decoded = decodeCommand(afterLength(fast));
+    assert.equal(decoded.remark, command.remark ?? undefined);
+    assert.equal(decoded.language, command.language);
+  }
+});
+
+test('the encoder reuses the start of the last header only while code, language and version stay the same', () => {
+  const answer: RemotingCommand = { code: 0, language: 'JAVA', version: 479, opaque: 1, flag: 1, extFields: { queueId: '1' } };
+  const others: RemotingCommand[] = [
+    { ...answer, code: 12345, language: 'ümlaut' }, // fails after rewriting the start: the string path takes it
+    { ...answer, version: 7 },
+    { ...answer, language: 'GO' },
+    { ...answer, code: -3 },
+  ];
+  for (const other of others) {
+    for (const command of [answer, answer, other, other, answer]) {
+      assert.deepEqual(encodeCommandAs(command, 42, 1), encodeCommandViaString(command, 42, 1));
+    }
+  }
+});
+
+test('an extFields value whose toString encodes another command does not disturb the frame being written', () => {
+  const inner: RemotingCommand = { code: 7, language: 'JAVA', version: 1, opaque: 3, flag: 0, extFields: { x: 'inner' } };
+  let innerFrame: Buffer | undefined;
+  const sneaky = { toString: () => ((innerFrame = encodeCommand(inner)), 'sneaky') };
+  const outer = { code: 9, language: 'JAVA', version: 2, opaque: 4, flag: 0, extFields: { a: 'first', b: sneaky, c: 'last' } } as unknown as RemotingCommand;
+  const frame = encodeCommand(outer);
+  assert.deepEqual({ ...decodeCommand(afterLength(frame)).extFields }, { a: 'first', b: 'sneaky', c: 'last' });
+  assert.deepEqual({ ...decodeCommand(afterLength(innerFrame as Buffer)).extFields }, { x: 'inner' });
 });
 
 test('encoding a frame over the limit throws FRAME_TOO_LARGE', () => {

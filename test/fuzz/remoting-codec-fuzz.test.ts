@@ -1,8 +1,8 @@
-// Proves that the remoting decoders, fed thousands of seeded mutations of valid frames, either return a well-typed command or throw a TideError FRAME_MALFORMED/FRAME_TOO_LARGE, never another exception.
+// Proves that the remoting decoders, fed thousands of seeded mutations of valid frames, either return a well-typed command or throw a TideError FRAME_MALFORMED/FRAME_TOO_LARGE, never another exception, and that the JSON fast paths (header scanner, byte-writing encoder) give exactly what the general paths give on thousands of seeded random headers and commands.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TideError } from '../../src/common/errors.js';
-import { FrameDecoder, decodeCommand, encodeCommand } from '../../src/protocol/remoting-codec.js';
+import { FrameDecoder, decodeCommand, encodeCommand, encodeCommandAs, encodeCommandViaString, parseJsonHeader, scanJsonHeader } from '../../src/protocol/remoting-codec.js';
 import { createRequest, createResponse, type RemotingCommand } from '../../src/protocol/remoting-command.js';
 
 /** mulberry32: a tiny seeded PRNG, so a failure can be replayed from its seed. */
@@ -142,6 +142,10 @@ test('decodeCommand on mutated frames returns a typed command or throws a FRAME_
       expectTideError(error, `iteration ${iteration}`);
       rejected++;
     }
+    if (frame.length >= 8 && frame[4] === 0) {
+      const headerEnd = 8 + (frame.readUInt32BE(4) & 0xffffff);
+      if (headerEnd <= frame.length) assertSameAsJsonParse(frame.subarray(4), 4, headerEnd - 4, `iteration ${iteration}`);
+    }
   }
   assert.ok(decoded > 100 && rejected > 100, `both outcomes exercised (decoded ${decoded}, rejected ${rejected})`);
 });
@@ -198,4 +202,198 @@ test('pure random bytes never make the decoders throw anything but a FRAME_* Tid
       expectTideError(error, `iteration ${iteration} (framing)`);
     }
   }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Differential: fast paths against general paths
+
+/** What a decode gave: the command, its field and extFields key orders and extFields prototype, or the error. */
+function outcome(decode: () => RemotingCommand): unknown {
+  try {
+    const command = decode();
+    const fields = command.extFields;
+    return {
+      command,
+      keys: Object.keys(command),
+      fieldKeys: fields === undefined ? null : Object.keys(fields),
+      prototypeIsObject: fields === undefined ? null : Object.getPrototypeOf(fields) === Object.prototype,
+    };
+  } catch (error) {
+    if (!(error instanceof TideError)) throw error;
+    return { code: error.code, message: error.message };
+  }
+}
+
+let scannerTook = 0;
+let scannerDeclined = 0;
+
+/** The scanner either declines or gives what JSON.parse gives; decodeCommand gives what JSON.parse gives. */
+function assertSameAsJsonParse(frame: Buffer, start: number, end: number, context: string): void {
+  let scanned: RemotingCommand | undefined;
+  try {
+    scanned = scanJsonHeader(frame, start, end);
+  } catch (error) {
+    assert.fail(`${context}: the scanner threw ${error instanceof Error ? error.stack : String(error)}`);
+  }
+  const expected = outcome(() => parseJsonHeader(frame, start, end));
+  if (scanned === undefined) scannerDeclined++;
+  else {
+    scannerTook++;
+    assert.deepStrictEqual(outcome(() => scanned as RemotingCommand), expected, `${context}: ${frame.toString('utf8', start, end)}`);
+  }
+  // decodeCommand adds the body; the header part must match the general path.
+  assert.deepStrictEqual(
+    outcome(() => ({ ...decodeCommand(frame.subarray(0, end)) })),
+    expected,
+    `${context}: decodeCommand on ${frame.toString('utf8', start, end)}`,
+  );
+}
+
+/** Random JSON header texts in the forms clients send and in many they do not. */
+function randomHeaderText(random: () => number): string {
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+  const chance = (probability: number): boolean => random() < probability;
+  // Half the headers look like a client's with a rare oddity, half are odd all over.
+  const oddity = chance(0.5) ? 0.01 : 0.25;
+  const odd = (): boolean => random() < oddity;
+  const randomString = (): string => {
+    const alphabets = ['abcXYZ019_-.:%', ' !#$&()*+,;<=>?@[]^`{|}~\u007f', '"\\/', '\u0000\u0001\u0002\u0009\u000a\u001f', 'éü中文', '\ud83d\ude00', '\ud800'];
+    let text = '';
+    for (let length = Math.floor(random() * (chance(0.1) ? 200 : 16)); length > 0; length--) {
+      const alphabet = odd() ? pick(alphabets) : (alphabets[0] as string);
+      text += alphabet[Math.floor(random() * alphabet.length)];
+    }
+    return text;
+  };
+  /** A JSON string literal for `text`, written in one of the ways a writer may choose. */
+  const literal = (text: string): string => {
+    const standard = JSON.stringify(text);
+    if (!odd()) return standard;
+    const style = Math.floor(random() * 4);
+    let out = '"';
+    for (const char of text) {
+      const code = char.charCodeAt(0);
+      if (style === 0 && char.length === 1) out += `\\u${code.toString(16).padStart(4, '0').toUpperCase()}`; // everything escaped
+      else if (style === 1 && char === '/') out += '\\/';
+      else if (style === 2 && code < 0x20) out += char; // raw control characters: invalid JSON
+      else out += JSON.stringify(char).slice(1, -1);
+    }
+    return style === 3 ? out : out + '"'; // style 3: unterminated
+  };
+  const integer = (): string =>
+    (odd() ? pick : (items: readonly (() => string)[]) => items[Math.floor(random() * 2)] as () => string)([
+      () => String(Math.floor(random() * 1000)),
+      () => String(Math.floor(random() * 2 ** 32) - 2 ** 31),
+      () => pick(['0', '-1', '2147483647', '-2147483648', '2147483648', '-2147483649', '99999999999']),
+      () => String(Math.floor(random() * 2 ** 53)),
+      () => pick(['-0', '01', '1.0', '1.5', '1e3', '1E2', '-', '1.', '12345678901234567', '123456789012345', '0.0000001']),
+    ])();
+  const scalar = (): string => {
+    if (odd()) return pick(['null', 'tru', 'nul', '{}', '[]', '{"x":"y"}', '[1,"2"]', '{"a":{"b":null}}']);
+    const roll = random();
+    if (roll < 0.7) return literal(randomString());
+    if (roll < 0.9) return integer();
+    return pick(['true', 'false']);
+  };
+  const extKey = (): string =>
+    literal(odd() ? pick(['__proto__', '', randomString()]) : pick(['a', 'b', 'i', 'n', 'topic', 'queueId', 'consumerGroup', 'commitOffset', '0', '7', 'constructor', 'toString']));
+  const extFields = (): string => {
+    const entries: string[] = [];
+    for (let count = Math.floor(random() * 16); count > 0; count--) entries.push(`${extKey()}:${scalar()}`);
+    if (entries.length > 1 && odd()) entries.push(entries[0] as string); // a duplicate key
+    return `{${entries.join(',')}}`;
+  };
+  const entries: string[] = [];
+  if (!odd()) entries.push(`"code":${odd() ? scalar() : integer()}`);
+  if (!odd()) entries.push(`"opaque":${odd() ? scalar() : integer()}`);
+  if (chance(0.7)) entries.push(`"flag":${odd() ? scalar() : pick(['0', '1', '2', '3'])}`);
+  if (chance(0.7)) entries.push(`"version":${odd() ? scalar() : pick(['121', '479', '317'])}`);
+  if (chance(0.8)) entries.push(`"language":${odd() ? scalar() : pick(['"JAVA"', '"GO"', '"NODE_JS"', 'null'])}`);
+  if (chance(0.3)) entries.push(`"remark":${odd() ? scalar() : pick(['null', literal(randomString())])}`);
+  if (chance(0.85)) entries.push(`"extFields":${odd() ? scalar() : extFields()}`);
+  if (chance(0.5)) entries.push('"serializeTypeCurrentRPC":"JSON"');
+  if (odd()) entries.push(`${extKey()}:${scalar()}`);
+  if (odd() && entries.length > 0) entries.push(entries[0] as string); // a duplicate field
+  for (let index = entries.length - 1; index > 0; index--) {
+    const other = Math.floor(random() * (index + 1));
+    [entries[index], entries[other]] = [entries[other] as string, entries[index] as string];
+  }
+  let text = `{${entries.join(',')}}`;
+  if (odd()) text = text.replace(/,/g, ', '); // whitespace
+  if (odd()) text = text.slice(0, Math.floor(random() * text.length)); // cut short
+  return text;
+}
+
+test('the JSON header scanner and JSON.parse agree on thousands of seeded random headers', () => {
+  const random = prng(0xd1ff);
+  scannerTook = 0;
+  scannerDeclined = 0;
+  for (let iteration = 0; iteration < 4000; iteration++) {
+    const text = randomHeaderText(random);
+    const body = random() < 0.5 ? Buffer.alloc(0) : Buffer.from('"}0123456789 trailing body bytes');
+    const frame = jsonFrame(text, body).subarray(4);
+    assertSameAsJsonParse(frame, 4, frame.length - body.length, `iteration ${iteration}`);
+  }
+  assert.ok(scannerTook > 500 && scannerDeclined > 500, `both paths exercised (scanner took ${scannerTook}, declined ${scannerDeclined})`);
+});
+
+test('the byte-writing encoder and the string encoder write identical frames for thousands of seeded random commands', () => {
+  const random = prng(0xe4c0de);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+  const text = (): string => {
+    const alphabet = pick(['abcXYZ019_-.:% ', 'ab"\\/\u007f', 'a\u0000\u0001\u0002\u0008\u0009\u000a\u000c\u000d\u001f', 'aé中', 'a\ud83d\ude00\ud800\udc00']);
+    let out = '';
+    for (let length = Math.floor(random() * (random() < 0.02 ? 15_000 : 20)); length > 0; length--) out += alphabet[Math.floor(random() * alphabet.length)];
+    return out;
+  };
+  const int32 = (): number => pick([0, 1, -1, 2147483647, -2147483648, Math.floor(random() * 2 ** 32) - 2 ** 31, Math.floor(random() * 1000)]);
+  let roundTrips = 0;
+  for (let iteration = 0; iteration < 3000; iteration++) {
+    let extFields: Record<string, unknown> | null | undefined = pick([undefined, null, {}]);
+    if (random() < 0.8) {
+      extFields = {};
+      for (let count = Math.floor(random() * 12); count > 0; count--) {
+        const key = random() < 0.7 ? pick(['msgId', 'queueId', 'queueOffset', 'MSG_REGION', 'TRACE_ON', 'a', '0', 'x y']) : text();
+        const value = pick([text, text, text, () => int32(), () => random() < 0.5, () => undefined, () => null])();
+        Object.defineProperty(extFields, key, { value, enumerable: true, writable: true, configurable: true });
+      }
+    }
+    const command = {
+      code: int32(),
+      language: random() < 0.7 ? 'JAVA' : text(),
+      version: int32(),
+      opaque: int32(),
+      flag: int32(),
+      remark: pick([undefined, null, 'text', text()]),
+      extFields,
+      body: random() < 0.3 ? Buffer.from(text()) : undefined,
+    } as unknown as RemotingCommand;
+    const opaque = int32();
+    const flag = int32();
+    const viaString = encodeCommandViaString(command, opaque, flag);
+    assert.deepEqual(encodeCommandAs(command, opaque, flag), viaString, `iteration ${iteration}`);
+    // The header is also exactly what JSON.stringify writes for the same fields.
+    const expectedFields: Record<string, string> = {};
+    for (const key in extFields ?? {}) {
+      const value = (extFields as Record<string, unknown>)[key];
+      if (value !== undefined && value !== null) Object.defineProperty(expectedFields, key, { value: String(value), enumerable: true });
+    }
+    const headerText = JSON.stringify({
+      code: command.code,
+      language: command.language,
+      version: command.version,
+      opaque,
+      flag,
+      remark: command.remark ?? undefined,
+      extFields: extFields === undefined || extFields === null ? undefined : expectedFields,
+      serializeTypeCurrentRPC: 'JSON',
+    });
+    assert.equal(viaString.toString('utf8', 8, 8 + viaString.readInt32BE(4)), headerText, `iteration ${iteration}`);
+    if (!/[\ud800-\udfff]/.test(headerText.normalize())) {
+      const decoded = decodeCommand(viaString.subarray(4));
+      assert.deepEqual({ ...decoded.extFields }, extFields === undefined || extFields === null ? {} : { ...expectedFields });
+      roundTrips++;
+    }
+  }
+  assert.ok(roundTrips > 1000, `decoded ${roundTrips} round trips`);
 });
