@@ -14,6 +14,7 @@
  *   TIDEMQ_BENCH_WARM=1           pre-write commit-log segments (warmMappedFileEnable)
  */
 import { closeSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { javaStringHashCode } from '../src/common/java-hash.js';
@@ -97,6 +98,8 @@ interface AppendRunResult {
   p99Ms: number;
   busy: number;
   timeouts: number;
+  /** CPU time of the whole process (all threads) per stored message, in microseconds. */
+  cpuMicrosPerMessage: number;
 }
 
 const bornHost = parseHostAddress('127.0.0.1', 50000);
@@ -144,6 +147,7 @@ async function appendRun(storeDir: string, flushDiskType: FlushDiskType, appende
   let bytes = 0;
   let busy = 0;
   let timeouts = 0;
+  const cpuBefore = process.cpuUsage();
   const start = performance.now();
   const deadline = start + DURATION_MS;
   const appender = async (index: number): Promise<void> => {
@@ -173,6 +177,7 @@ async function appendRun(storeDir: string, flushDiskType: FlushDiskType, appende
   };
   await Promise.all(Array.from({ length: appenders }, (_, index) => appender(index)));
   const elapsedSeconds = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
   await store.close();
   const sorted = latencies.subarray(0, samples).sort();
   return {
@@ -185,6 +190,7 @@ async function appendRun(storeDir: string, flushDiskType: FlushDiskType, appende
     p99Ms: percentile(sorted, 0.99),
     busy,
     timeouts,
+    cpuMicrosPerMessage: (cpu.user + cpu.system) / Math.max(1, messages),
   };
 }
 
@@ -232,6 +238,8 @@ async function main(): Promise<void> {
   console.log('TideMQ store benchmark');
   console.log(formatMachine(describeMachine(workDir)));
   console.log(`files:   ${workDir} (one directory, one disk, for every measurement below)`);
+  const loadAtStart = loadAverage();
+  console.log(`load:    ${loadAtStart} (1-minute load average at start; the machine may be shared)`);
   console.log(`setup:   ${SECONDS} s per measurement, 64 MiB segments, ${BODY_BYTES} B bodies, ${QUEUES} queues, warm segments ${process.env.TIDEMQ_BENCH_WARM === '1' ? 'on' : 'off'}`);
   console.log('');
 
@@ -254,7 +262,7 @@ async function main(): Promise<void> {
       console.log(
         `store ${flushDiskType.padEnd(11)} ${String(appenders).padStart(3)} appenders  ` +
           `${fixed(result.messagesPerSecond, 0).padStart(8)} msg/s  ${fixed(result.mbPerSecond).padStart(7)} MB/s  ` +
-          `p50 ${fixed(result.p50Ms, 3)} ms  p99 ${fixed(result.p99Ms, 3)} ms` +
+          `p50 ${fixed(result.p50Ms, 3)} ms  p99 ${fixed(result.p99Ms, 3)} ms  cpu ${fixed(result.cpuMicrosPerMessage, 2)} us/msg` +
           (result.busy > 0 ? `  (${result.busy} SYSTEM_BUSY)` : '') +
           (result.timeouts > 0 ? `  (${result.timeouts} FLUSH_DISK_TIMEOUT)` : ''),
       );
@@ -276,10 +284,13 @@ async function main(): Promise<void> {
     const base = run.flushDiskType === 'ASYNC_FLUSH' ? rawBuffered.mbPerSecond : rawSynced.mbPerSecond;
     console.log(`  ${run.flushDiskType} x${run.appenders}: ${fixed((run.mbPerSecond / base) * 100)} % of raw ${run.flushDiskType === 'ASYNC_FLUSH' ? 'buffered' : 'synced'}`);
   }
+  const loadAtEnd = loadAverage();
+  console.log(`load:    ${loadAtEnd} at the end`);
   const summary = {
     bench: 'store',
     date: new Date().toISOString(),
     seconds: SECONDS,
+    loadAverage: { start: Number(loadAtStart), end: Number(loadAtEnd) },
     raw: { bufferedMBps: round(rawBuffered.mbPerSecond), fdatasyncMBps: round(rawSynced.mbPerSecond) },
     appends: appends.map((run) => ({
       flush: run.flushDiskType,
@@ -288,12 +299,17 @@ async function main(): Promise<void> {
       MBps: round(run.mbPerSecond),
       p50Ms: round(run.p50Ms, 3),
       p99Ms: round(run.p99Ms, 3),
+      cpuUsPerMsg: round(run.cpuMicrosPerMessage, 2),
     })),
     read: { msgPerSec: Math.round(read.messagesPerSecond), MBps: round(read.mbPerSecond) },
     ratios: { asyncVsRawBuffered: round(asyncRatio, 3), sync256VsRawFdatasync: round(syncRatio, 3) },
     targets: { async: asyncMet, sync256: syncMet },
   };
   console.log(JSON.stringify(summary));
+}
+
+function loadAverage(): string {
+  return os.loadavg()[0]!.toFixed(2);
 }
 
 function round(value: number, digits = 1): number {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -187,8 +187,7 @@ export async function runCrashScenario(scenario: CrashScenario): Promise<CrashSc
       checkOffsetsContinue(register, outcome.acks, describe(run, outcome));
       for (const ack of outcome.acks) register.set(`${ack.run} ${ack.seq}`, ack);
       result.acked += outcome.acks.length;
-      writeFileSync(acksPath, '');
-      appendFileSync(acksPath, [...register.values()].map(formatAck).join(''));
+      writeFileSync(acksPath, [...register.values()].map(formatAck).join(''));
 
       if (before !== null) {
         const cut = applyPowerCut(storeDir, before, readSyncLog(syncLogPath));

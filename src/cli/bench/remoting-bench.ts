@@ -133,6 +133,31 @@ function summaryBase(options: RemotingBenchOptions, mode: BenchMode) {
   };
 }
 
+/** Tells when every queue reached the max offset it had when consuming began. */
+class CatchUpTracker {
+  /** Queues with messages still to read. */
+  pendingQueues = 0;
+  readonly totalMessages: number;
+  private readonly reached = new Map<number, boolean>();
+
+  constructor(private readonly targets: ReadonlyMap<number, number>) {
+    let total = 0;
+    for (const [queueId, target] of targets) {
+      total += target;
+      this.reached.set(queueId, target <= 0);
+      if (target > 0) this.pendingQueues++;
+    }
+    this.totalMessages = total;
+  }
+
+  track(queue: MessageQueue, queueOffset: number): void {
+    const target = this.targets.get(queue.queueId);
+    if (target === undefined || this.reached.get(queue.queueId) === true || queueOffset + 1 < target) return;
+    this.reached.set(queue.queueId, true);
+    this.pendingQueues--;
+  }
+}
+
 interface ConsumerHandle {
   /** Resolves when the consume loop stopped, with the time the last message arrived (performance.now()). */
   done: Promise<{ lastReceiptMs: number; measureStartMs: number }>;
@@ -167,21 +192,13 @@ async function startConsumer(options: RemotingBenchOptions, counters: BenchCount
   } finally {
     await admin.close();
   }
-  const reached = new Map<number, number>();
-  let pendingTargets = 0;
-  for (const [queueId, target] of targets) {
-    reached.set(queueId, -1);
-    if (target > 0) pendingTargets++;
-  }
-  if (options.untilCaughtUp) {
-    const total = [...targets.values()].reduce((sum, value) => sum + value, 0);
-    log(`bench consume: catching up on ${total} messages in ${queues.length} queues`);
-  }
+  const catchUp = new CatchUpTracker(targets);
+  if (options.untilCaughtUp) log(`bench consume: catching up on ${catchUp.totalMessages} messages in ${queues.length} queues`);
   let stopped = false;
   const measureStartMs = performance.now();
   let lastReceiptMs = measureStartMs;
   const done = (async () => {
-    if (options.untilCaughtUp && pendingTargets === 0) return { lastReceiptMs, measureStartMs };
+    if (options.untilCaughtUp && catchUp.pendingQueues === 0) return { lastReceiptMs, measureStartMs };
     while (!stopped) {
       const messages = await consumer.poll({ timeoutMs: POLL_WAIT_MS, maxMessages: 1024 });
       if (messages.length === 0) {
@@ -191,24 +208,16 @@ async function startConsumer(options: RemotingBenchOptions, counters: BenchCount
       const nowNs = monotonicNowNs();
       lastReceiptMs = performance.now();
       for (const message of messages) {
-        if (pendingTargets > 0) trackTarget(message.queue, message.queueOffset);
+        if (catchUp.pendingQueues > 0) catchUp.track(message.queue, message.queueOffset);
         const sentNs = readBenchSendTimeNs(message.body);
         // Warm-up messages are neither counted nor timed.
         if (sentNs !== WARMUP_BODY) counters.recordReceipt(sentNs < 0 ? -1 : (nowNs - sentNs) / 1000, message.body.length);
       }
       if (options.messageLimit > 0 && counters.received >= options.messageLimit) break;
-      if (options.untilCaughtUp && pendingTargets === 0) break;
+      if (options.untilCaughtUp && catchUp.pendingQueues === 0) break;
     }
     return { lastReceiptMs, measureStartMs };
   })();
-  function trackTarget(queue: MessageQueue, queueOffset: number): void {
-    const target = targets.get(queue.queueId);
-    if (target === undefined) return;
-    const before = reached.get(queue.queueId)!;
-    if (before + 1 >= target) return;
-    reached.set(queue.queueId, queueOffset);
-    if (queueOffset + 1 >= target) pendingTargets--;
-  }
   return {
     done,
     stop: () => {

@@ -52,131 +52,158 @@ const MAX_RING_BYTES = 1024 * 1024 * 1024;
 const RATE_TICK_MS = 1;
 
 export function runSendLoop(options: SendLoopOptions, counters: BenchCounters, send: SendFunction): Promise<SendLoopResult> {
-  assert(options.lanes >= 1 && options.window >= 1, 'lanes and window must be at least 1');
-  assert(options.ratePerSecond === null || options.ratePerSecond > 0, 'rate must be positive');
-  const ringSize = options.lanes * options.window + 1;
-  assert(ringSize * options.messageBytes <= MAX_RING_BYTES, `lanes × window × size exceeds ${MAX_RING_BYTES} bytes of bodies`);
-  const ring: Buffer[] = [];
-  const template = createBenchBody(options.messageBytes);
-  for (let index = 0; index < ringSize; index++) ring.push(Buffer.from(template));
+  return new SendLoop(options, counters, send).run();
+}
 
-  const inFlight = new Int32Array(options.lanes);
-  let totalInFlight = 0;
-  let sequence = 0;
-  let measuring = options.warmupMs <= 0;
-  let measureStartMs = 0;
-  let stopped = false;
-  let measuredIssued = 0;
-  let lastSettledMs = 0;
-  let nextLane = 0;
-  const startNs = monotonicNowNs();
+/** One run of the loop; the state lives in fields so the hot path allocates one closure pair per send. */
+class SendLoop {
+  private readonly ring: Buffer[] = [];
+  private readonly inFlight: Int32Array;
+  private readonly capacity: number;
+  private readonly startNs = monotonicNowNs();
+  private totalInFlight = 0;
+  private sequence = 0;
+  private measuring: boolean;
+  private measureStartMs = 0;
+  private stopped = false;
+  private finished = false;
+  private measuredIssued = 0;
+  private lastSettledMs = 0;
+  private nextLane = 0;
+  private rateIssued = 0;
+  private rateStartNs = 0;
+  private finishTimer: NodeJS.Timeout | undefined;
+  private durationTimer: NodeJS.Timeout | undefined;
+  private rateTimer: NodeJS.Timeout | undefined;
+  private resolveRun: (result: SendLoopResult) => void = () => undefined;
+  private readonly onAbort = (): void => this.stop();
 
-  return new Promise<SendLoopResult>((resolve) => {
-    let finishTimer: NodeJS.Timeout | undefined;
-    let durationTimer: NodeJS.Timeout | undefined;
-    let rateTimer: NodeJS.Timeout | undefined;
-    let rateIssued = 0;
-    let rateStartNs = 0;
+  constructor(
+    private readonly options: SendLoopOptions,
+    private readonly counters: BenchCounters,
+    private readonly send: SendFunction,
+  ) {
+    assert(options.lanes >= 1 && options.window >= 1, 'lanes and window must be at least 1');
+    assert(options.ratePerSecond === null || options.ratePerSecond > 0, 'rate must be positive');
+    this.capacity = options.lanes * options.window;
+    const ringSize = this.capacity + 1;
+    assert(ringSize * options.messageBytes <= MAX_RING_BYTES, `lanes × window × size exceeds ${MAX_RING_BYTES} bytes of bodies`);
+    const template = createBenchBody(options.messageBytes);
+    for (let index = 0; index < ringSize; index++) this.ring.push(Buffer.from(template));
+    this.inFlight = new Int32Array(options.lanes);
+    this.measuring = options.warmupMs <= 0;
+  }
 
-    const finish = (): void => {
-      if (finishTimer !== undefined) clearTimeout(finishTimer);
-      if (durationTimer !== undefined) clearTimeout(durationTimer);
-      if (rateTimer !== undefined) clearTimeout(rateTimer);
-      options.signal?.removeEventListener('abort', stop);
-      const endMs = totalInFlight === 0 ? lastSettledMs || performance.now() : performance.now();
-      resolve({ elapsedMs: Math.max(0, endMs - measureStartMs), measureStartMs });
-    };
-
-    const stop = (): void => {
-      if (stopped) return;
-      stopped = true;
-      if (totalInFlight === 0) finish();
-      else finishTimer = setTimeout(finish, options.drainTimeoutMs);
-    };
-
-    const beginMeasuring = (): void => {
-      measuring = true;
-      measureStartMs = performance.now();
-      options.onMeasureStart?.();
-      if (options.durationMs > 0) durationTimer = setTimeout(stop, options.durationMs);
-    };
-
-    const issue = (lane: number, intendedNs: number): void => {
-      const seq = sequence++;
-      const body = ring[seq % ringSize]!;
-      const counted = measuring;
-      stampBenchBody(body, intendedNs, seq, !counted);
-      if (counted) {
-        counters.sent++;
-        measuredIssued++;
-        if (options.messageLimit > 0 && measuredIssued >= options.messageLimit) stopped = true;
+  run(): Promise<SendLoopResult> {
+    const promise = new Promise<SendLoopResult>((resolve) => {
+      this.resolveRun = resolve;
+    });
+    const { signal } = this.options;
+    if (signal !== undefined) {
+      if (signal.aborted) {
+        this.stop();
+        return promise;
       }
-      inFlight[lane]!++;
-      totalInFlight++;
-      send(lane, body).then(
-        (status) => {
-          if (counted) {
-            if (status === undefined || status === 'SEND_OK') counters.recordSendAck((monotonicNowNs() - intendedNs) / 1000, options.countAckedBytes ? body.length : 0);
-            else counters.recordError(status);
-          }
-          settled(lane);
-        },
-        (error: unknown) => {
-          if (counted) counters.recordError(errorCodeOf(error));
-          settled(lane);
-        },
-      );
-    };
-
-    const settled = (lane: number): void => {
-      inFlight[lane]!--;
-      totalInFlight--;
-      lastSettledMs = performance.now();
-      if (!measuring && monotonicNowNs() - startNs >= options.warmupMs * 1e6) beginMeasuring();
-      if (stopped) {
-        if (totalInFlight === 0) finish();
-        return;
-      }
-      if (options.ratePerSecond === null) issue(lane, monotonicNowNs());
-    };
-
-    /** Fixed rate: issue every message whose intended time has come, as the window allows. */
-    const tick = (): void => {
-      rateTimer = undefined;
-      if (stopped) return;
-      if (!measuring && monotonicNowNs() - startNs >= options.warmupMs * 1e6) beginMeasuring();
-      const intervalNs = 1e9 / options.ratePerSecond!;
-      const now = monotonicNowNs();
-      const due = Math.floor((now - rateStartNs) / intervalNs) + 1;
-      const capacity = options.lanes * options.window;
-      while (rateIssued < due && totalInFlight < capacity && !stopped) {
-        // Round robin over lanes with room in their window.
-        let lane = nextLane;
-        for (let tries = 0; tries < options.lanes && inFlight[lane]! >= options.window; tries++) lane = (lane + 1) % options.lanes;
-        nextLane = (lane + 1) % options.lanes;
-        issue(lane, rateStartNs + rateIssued * intervalNs);
-        rateIssued++;
-      }
-      if (!stopped) rateTimer = setTimeout(tick, RATE_TICK_MS);
-    };
-
-    if (options.signal !== undefined) {
-      if (options.signal.aborted) {
-        stop();
-        return;
-      }
-      options.signal.addEventListener('abort', stop, { once: true });
+      signal.addEventListener('abort', this.onAbort, { once: true });
     }
-    if (measuring) beginMeasuring();
-    else setTimeout(() => {
-      // A warm-up with no acknowledgement at all (a dead broker) still ends.
-      if (!measuring) beginMeasuring();
-    }, options.warmupMs).unref();
-    if (options.ratePerSecond === null) {
-      for (let lane = 0; lane < options.lanes; lane++) for (let slot = 0; slot < options.window && !stopped; slot++) issue(lane, monotonicNowNs());
+    if (this.measuring) this.beginMeasuring();
+    // A warm-up with no acknowledgement at all (a dead broker) still ends.
+    else setTimeout(() => this.checkWarmup(), this.options.warmupMs).unref();
+    if (this.options.ratePerSecond === null) {
+      for (let lane = 0; lane < this.options.lanes; lane++) {
+        for (let slot = 0; slot < this.options.window && !this.stopped; slot++) this.issue(lane, monotonicNowNs());
+      }
     } else {
-      rateStartNs = monotonicNowNs();
-      tick();
+      this.rateStartNs = monotonicNowNs();
+      this.tick();
     }
-  });
+    return promise;
+  }
+
+  private checkWarmup(): void {
+    if (!this.measuring && monotonicNowNs() - this.startNs >= this.options.warmupMs * 1e6) this.beginMeasuring();
+  }
+
+  private beginMeasuring(): void {
+    this.measuring = true;
+    this.measureStartMs = performance.now();
+    this.options.onMeasureStart?.();
+    if (this.options.durationMs > 0) this.durationTimer = setTimeout(() => this.stop(), this.options.durationMs);
+  }
+
+  private issue(lane: number, intendedNs: number): void {
+    const sequence = this.sequence++;
+    const body = this.ring[sequence % this.ring.length]!;
+    const counted = this.measuring;
+    stampBenchBody(body, intendedNs, sequence, !counted);
+    if (counted) {
+      this.counters.sent++;
+      this.measuredIssued++;
+    }
+    this.inFlight[lane]!++;
+    this.totalInFlight++;
+    this.send(lane, body).then(
+      (status) => {
+        if (counted) {
+          if (status === undefined || status === 'SEND_OK') this.counters.recordSendAck((monotonicNowNs() - intendedNs) / 1000, this.options.countAckedBytes ? body.length : 0);
+          else this.counters.recordError(status);
+        }
+        this.settled(lane);
+      },
+      (error: unknown) => {
+        if (counted) this.counters.recordError(errorCodeOf(error));
+        this.settled(lane);
+      },
+    );
+    if (counted && this.options.messageLimit > 0 && this.measuredIssued >= this.options.messageLimit) this.stop();
+  }
+
+  private settled(lane: number): void {
+    this.inFlight[lane]!--;
+    this.totalInFlight--;
+    this.lastSettledMs = performance.now();
+    this.checkWarmup();
+    if (this.stopped) {
+      if (this.totalInFlight === 0) this.finish();
+      return;
+    }
+    if (this.options.ratePerSecond === null) this.issue(lane, monotonicNowNs());
+  }
+
+  /** Fixed rate: issue every message whose intended time has come, as the window allows. */
+  private tick(): void {
+    this.rateTimer = undefined;
+    if (this.stopped) return;
+    this.checkWarmup();
+    const intervalNs = 1e9 / this.options.ratePerSecond!;
+    const due = Math.floor((monotonicNowNs() - this.rateStartNs) / intervalNs) + 1;
+    const lanes = this.options.lanes;
+    while (this.rateIssued < due && this.totalInFlight < this.capacity && !this.stopped) {
+      // Round robin over lanes with room in their window.
+      let lane = this.nextLane;
+      for (let tries = 0; tries < lanes && this.inFlight[lane]! >= this.options.window; tries++) lane = (lane + 1) % lanes;
+      this.nextLane = (lane + 1) % lanes;
+      this.issue(lane, this.rateStartNs + this.rateIssued * intervalNs);
+      this.rateIssued++;
+    }
+    if (!this.stopped) this.rateTimer = setTimeout(() => this.tick(), RATE_TICK_MS);
+  }
+
+  /** Stops issuing; sends in flight get drainTimeoutMs to settle. */
+  private stop(): void {
+    this.stopped = true;
+    if (this.totalInFlight === 0) this.finish();
+    else this.finishTimer ??= setTimeout(() => this.finish(), this.options.drainTimeoutMs);
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    clearTimeout(this.finishTimer);
+    clearTimeout(this.durationTimer);
+    clearTimeout(this.rateTimer);
+    this.options.signal?.removeEventListener('abort', this.onAbort);
+    const endMs = this.totalInFlight === 0 ? this.lastSettledMs || performance.now() : performance.now();
+    this.resolveRun({ elapsedMs: Math.max(0, endMs - this.measureStartMs), measureStartMs: this.measureStartMs });
+  }
 }
