@@ -2,14 +2,12 @@
  * RocketMQ's DataVersion: the name server and the admin tools compare it to see whether a broker's
  * topic or group table changed. `counter` goes up on every change; `timestamp` is the change time.
  */
-export interface DataVersion {
-  stateVersion: number;
-  timestamp: number;
-  counter: number;
-}
+import { createDataVersion, type DataVersion } from '../protocol/route-data.js';
+
+export type { DataVersion } from '../protocol/route-data.js';
 
 export function newDataVersion(nowMs: number = Date.now()): DataVersion {
-  return { stateVersion: 0, timestamp: nowMs, counter: 0 };
+  return createDataVersion(nowMs);
 }
 
 export function nextDataVersion(version: DataVersion, nowMs: number = Date.now()): DataVersion {
