@@ -45,6 +45,12 @@ export interface BenchSummary {
   /** From the send time in the body to receipt by the consumer. */
   e2eLatencyMs?: LatencySummaryMs;
   loadAverage: { start: number[]; end: number[] };
+  /**
+   * CPU time (user + system, all threads) this process spent while measuring, per message counted in
+   * `messages`. Less sensitive to other tenants of the machine than the rates: it says what each
+   * message costs the client, which on a shared machine is CPU the broker cannot use.
+   */
+  cpuMicrosPerMessage?: number;
   pid: number;
 }
 
@@ -62,6 +68,27 @@ export class BenchCounters {
   readonly sendLatencyInterval = new LatencyHistogram();
   readonly e2eLatency = new LatencyHistogram();
   readonly e2eLatencyInterval = new LatencyHistogram();
+  /** process.cpuUsage() when measuring began and ended (undefined until then). */
+  private cpuAtStart: NodeJS.CpuUsage | undefined;
+  private cpuAtEnd: NodeJS.CpuUsage | undefined;
+
+  /** Marks the start of the measured part of the run (again: restarts it). */
+  markMeasureStart(): void {
+    this.cpuAtStart = process.cpuUsage();
+    this.cpuAtEnd = undefined;
+  }
+
+  /** Marks its end; the first call counts. */
+  markMeasureEnd(): void {
+    if (this.cpuAtStart !== undefined && this.cpuAtEnd === undefined) this.cpuAtEnd = process.cpuUsage(this.cpuAtStart);
+  }
+
+  /** User + system CPU µs between the marks (up to now when the end is not marked), or undefined. */
+  measuredCpuMicros(): number | undefined {
+    if (this.cpuAtStart === undefined) return undefined;
+    const used = this.cpuAtEnd ?? process.cpuUsage(this.cpuAtStart);
+    return used.user + used.system;
+  }
 
   recordSendAck(latencyMicros: number, bodyBytes: number): void {
     this.acknowledged++;
@@ -207,6 +234,8 @@ export function buildSummary(input: SummaryInput, counters: BenchCounters): Benc
     loadAverage: { start: input.loadAverageStart, end: loadAverage() },
     pid: process.pid,
   };
+  const cpuMicros = counters.measuredCpuMicros();
+  if (cpuMicros !== undefined && messages > 0) summary.cpuMicrosPerMessage = Math.round((cpuMicros / messages) * 100) / 100;
   if (counters.sendLatency.count > 0) summary.sendLatencyMs = counters.sendLatency.summaryMs();
   if (counters.e2eLatency.count > 0) summary.e2eLatencyMs = counters.e2eLatency.summaryMs();
   return summary;

@@ -196,6 +196,7 @@ async function startConsumer(options: RemotingBenchOptions, counters: BenchCount
   if (options.untilCaughtUp) log(`bench consume: catching up on ${catchUp.totalMessages} messages in ${queues.length} queues`);
   let stopped = false;
   const measureStartMs = performance.now();
+  counters.markMeasureStart();
   let lastReceiptMs = measureStartMs;
   const done = (async () => {
     if (options.untilCaughtUp && catchUp.pendingQueues === 0) return { lastReceiptMs, measureStartMs };
@@ -216,6 +217,7 @@ async function startConsumer(options: RemotingBenchOptions, counters: BenchCount
       if (options.messageLimit > 0 && counters.received >= options.messageLimit) break;
       if (options.untilCaughtUp && catchUp.pendingQueues === 0) break;
     }
+    counters.markMeasureEnd();
     return { lastReceiptMs, measureStartMs };
   })();
   return {

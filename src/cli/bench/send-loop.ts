@@ -127,6 +127,7 @@ class SendLoop {
   private beginMeasuring(): void {
     this.measuring = true;
     this.measureStartMs = performance.now();
+    this.counters.markMeasureStart();
     this.options.onMeasureStart?.();
     if (this.options.durationMs > 0) this.durationTimer = setTimeout(() => this.stop(), this.options.durationMs);
   }
@@ -199,6 +200,7 @@ class SendLoop {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
+    this.counters.markMeasureEnd();
     clearTimeout(this.finishTimer);
     clearTimeout(this.durationTimer);
     clearTimeout(this.rateTimer);
