@@ -91,6 +91,15 @@ export class ClientInstance {
     }
   }
 
+  /**
+   * The remoting layer's own invoke, for the producer's send path: no async wrapper (one promise less
+   * per send) and errors as the remoting layer's TideErrors, which the caller converts with
+   * toClientError. The caller checks `isClosed` first.
+   */
+  invokeRaw(address: string, request: RemotingCommand, timeoutMs: number, signal: AbortSignal | undefined): Promise<RemotingCommand> {
+    return this.remoting.invoke(address, request, timeoutMs, signal);
+  }
+
   /** Like invoke, but failure codes reject with BrokerError. */
   async invokeOk(address: string, request: RemotingCommand, what: string, timeoutMs = this.options.requestTimeoutMs, signal?: AbortSignal): Promise<RemotingCommand> {
     const response = await this.invoke(address, request, what, timeoutMs, signal);

@@ -15,7 +15,7 @@ import { ResponseCode } from '../common/errors.js';
 import { javaStringHashCode } from '../common/java-hash.js';
 import { Limits } from '../common/limits.js';
 import { checkTopic as validateTopicName } from './client-names.js';
-import { decodeOffsetMessageId, UniqueKeyGenerator } from '../protocol/message-id.js';
+import { decodeOffsetMessageId } from '../protocol/message-id.js';
 import { MessageProperty } from '../protocol/message-properties.js';
 import { SysFlag } from '../protocol/message-record.js';
 import { isIPv4 } from 'node:net';
@@ -40,10 +40,11 @@ import {
 } from './message-codec.js';
 import type { BatchSendResult, Message, SendResult } from './message.js';
 import type { MessageQueue } from './message-queue.js';
-import { createSendRequest, DEFAULT_TOPIC, parseBatchSendResponse, parseSendResponse } from './send-request.js';
+import { createSendRequestTo, DEFAULT_TOPIC, parseBatchSendResponse, parseSendResponse } from './send-request.js';
 import { isRetryTopic } from './subscription.js';
 import { buildPublishInfo, TopicPublishInfo } from './topic-publish-info.js';
 import { createCheckTransactionHandler, createEndTransactionRequest, type TransactionChecker, type TransactionState } from './transaction.js';
+import { UniqueKeyGenerator } from './unique-key.js';
 
 export interface ProducerOptions extends ClientOptions {
   /** Producer group. Default `DEFAULT_PRODUCER`; transactional producers need their own. */
@@ -102,6 +103,38 @@ interface PreparedMessage {
   maxReconsumeTimes: number | undefined;
 }
 
+/** Turns a send answer into the caller's result; throws MQClientError for failure codes. */
+type ParseAnswer<R extends SendResult> = (response: RemotingCommand, queue: MessageQueue, address: string, prepared: PreparedMessage) => R;
+
+const parseSingleAnswer: ParseAnswer<SendResult> = (response, queue, address, prepared) => parseSendResponse(response, queue, prepared.uniqueKey, address);
+
+const NO_SEND_OPTIONS: SendOptions = Object.freeze({});
+
+/**
+ * One send and its attempts: what every attempt shares and where they stand. The attempts run as a
+ * chain of `then` callbacks on the answers (no async function, so no promise of our own per layer):
+ * the first attempt is encoded and queued before `send` returns when the topic's route is cached.
+ */
+interface SendCall<R extends SendResult> {
+  readonly message: Message;
+  readonly prepared: PreparedMessage;
+  readonly options: SendOptions;
+  readonly batch: boolean;
+  readonly parse: ParseAnswer<R>;
+  readonly timeoutMs: number;
+  readonly beganMs: number;
+  /** Whether this is a `send()`, counted in flight and published on the send channel when it ends. */
+  readonly tracked: boolean;
+  info: TopicPublishInfo | undefined;
+  attempts: number;
+  /** Attempts started so far. */
+  attempt: number;
+  lastBroker: string | undefined;
+  lastError: MQClientError | undefined;
+  lastResult: R | undefined;
+  ended: boolean;
+}
+
 export class Producer {
   readonly group: string;
   private readonly instance: ClientInstance;
@@ -124,6 +157,8 @@ export class Producer {
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
   private heartbeatBrokers = 0;
+  /** The topic name last validated (sends mostly repeat a topic). */
+  private lastValidTopic: string | undefined;
 
   constructor(options: ProducerOptions) {
     this.instance = new ClientInstance(options, 'producer');
@@ -158,21 +193,23 @@ export class Producer {
   }
 
   /** Sends one message and resolves with where it was stored. */
-  async send(message: Message, options: SendOptions = {}): Promise<SendResult> {
-    this.ensureStarted();
+  send(message: Message, options: SendOptions = NO_SEND_OPTIONS): Promise<SendResult> {
+    try {
+      this.ensureStarted();
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const startedMs = Date.now();
     this.inFlight++;
+    let prepared: PreparedMessage;
     try {
-      const prepared = this.prepare(message, '', 0);
-      const result = await this.sendPrepared(message, prepared, options);
-      if (sendChannel.hasSubscribers) sendChannel.publish({ clientId: this.clientId, topic: message.topic, queue: result.queue, messages: 1, durationMs: Date.now() - startedMs, result });
-      return result;
+      prepared = this.prepare(message, '', 0);
     } catch (error) {
       if (sendChannel.hasSubscribers) sendChannel.publish({ clientId: this.clientId, topic: message.topic, messages: 1, durationMs: Date.now() - startedMs, error });
-      throw error;
-    } finally {
       this.sendFinished();
+      return Promise.reject(error);
     }
+    return this.startSend(message, prepared, options, false, parseSingleAnswer, true, startedMs);
   }
 
   /** Ordered send: every message with the same key lands in the same queue, in send order. */
@@ -248,9 +285,7 @@ export class Producer {
     const startedMs = Date.now();
     this.inFlight++;
     try {
-      const result = await this.sendWithRetries(first, prepared, options, true, (response, queue, address) =>
-        parseBatchSendResponse(response, queue, uniqueKeys, address),
-      );
+      const result = await this.startSend(first, prepared, options, true, (response, queue, address) => parseBatchSendResponse(response, queue, uniqueKeys, address), false, startedMs);
       if (sendChannel.hasSubscribers) sendChannel.publish({ clientId: this.clientId, topic, queue: result.queue, messages: messages.length, durationMs: Date.now() - startedMs, result });
       return result;
     } catch (error) {
@@ -276,7 +311,7 @@ export class Producer {
       const prepared = this.prepare(halfMessage, extra, SysFlag.TRANSACTION_PREPARED);
       let result: SendResult;
       try {
-        result = await this.sendWithRetries(halfMessage, prepared, options, false, (response, queue, address) => parseSendResponse(response, queue, prepared.uniqueKey, address));
+        result = await this.startSend(halfMessage, prepared, options, false, parseSingleAnswer, false, Date.now());
       } catch (error) {
         if (error instanceof MQClientError && error.responseCode === ResponseCode.NO_PERMISSION && /transaction/i.test(error.message)) {
           throw new MQClientError('TRANSACTION_NOT_SUPPORTED', error.message, { cause: error });
@@ -374,12 +409,22 @@ export class Producer {
   /** Validates and encodes what every attempt of a send shares. */
   private prepare(message: Message, extraProperties: string, extraSysFlag: number): PreparedMessage {
     const topic = message.topic;
-    validateTopicName(topic);
+    // Most producers send to a few topics over and over; the name check runs when the topic changes.
+    if (topic !== this.lastValidTopic) {
+      validateTopicName(topic);
+      this.lastValidTopic = topic;
+    }
     const raw = bodyBytes(message.body);
     checkBodySize(raw.length, this.maxMessageSizeBytes);
     const uniqueKey = this.uniqueKeys.next();
     const properties = encodeMessageProperties(message, uniqueKey, extraProperties);
-    const compressed = maybeCompress(raw, this.compressOverBytes, this.compressLevel);
+    let body = raw;
+    let sysFlag = extraSysFlag;
+    if (this.compressOverBytes > 0 && raw.length >= this.compressOverBytes) {
+      const compressed = maybeCompress(raw, this.compressOverBytes, this.compressLevel);
+      body = compressed.body;
+      sysFlag |= compressed.sysFlag;
+    }
     let reconsumeTimes: number | undefined;
     let maxReconsumeTimes: number | undefined;
     if (isRetryTopic(topic)) {
@@ -389,31 +434,11 @@ export class Producer {
       if (reconsume !== undefined) reconsumeTimes = Number(reconsume) || 0;
       if (max !== undefined) maxReconsumeTimes = Number(max) || 0;
     }
-    return { topic, body: compressed.body, sysFlag: compressed.sysFlag | extraSysFlag, flag: message.flag ?? 0, properties, uniqueKey, reconsumeTimes, maxReconsumeTimes };
+    return { topic, body, sysFlag, flag: message.flag ?? 0, properties, uniqueKey, reconsumeTimes, maxReconsumeTimes };
   }
 
   private sendRequest(prepared: PreparedMessage, queue: MessageQueue, batch: boolean): RemotingCommand {
-    return createSendRequest(
-      {
-        producerGroup: this.group,
-        topic: prepared.topic,
-        queueId: queue.queueId,
-        sysFlag: prepared.sysFlag,
-        bornTimestamp: Date.now(),
-        flag: prepared.flag,
-        properties: prepared.properties,
-        brokerName: queue.brokerName,
-        defaultTopicQueueNums: this.defaultTopicQueueNums,
-        reconsumeTimes: prepared.reconsumeTimes,
-        maxReconsumeTimes: prepared.maxReconsumeTimes,
-        batch,
-      },
-      prepared.body,
-    );
-  }
-
-  private sendPrepared(message: Message, prepared: PreparedMessage, options: SendOptions): Promise<SendResult> {
-    return this.sendWithRetries(message, prepared, options, false, (response, queue, address) => parseSendResponse(response, queue, prepared.uniqueKey, address));
+    return createSendRequestTo(this.group, this.defaultTopicQueueNums, prepared, queue, Date.now(), batch);
   }
 
   /** Whether a send is ordered (one queue, one attempt). */
@@ -465,70 +490,161 @@ export class Producer {
     void this.instance.heartbeatAll();
   }
 
-  private async sendWithRetries<R extends SendResult>(
+  /**
+   * Runs the attempts of one send (default 1 + 2 retries on other brokers, one for ordered sends,
+   * all within `timeoutMs`). `tracked`: a `send()`, which counted itself in flight and is published
+   * on the send channel when it ends.
+   */
+  private startSend<R extends SendResult>(
     message: Message,
     prepared: PreparedMessage,
     options: SendOptions,
     batch: boolean,
-    parse: (response: RemotingCommand, queue: MessageQueue, address: string) => R,
+    parse: ParseAnswer<R>,
+    tracked: boolean,
+    beganMs: number,
   ): Promise<R> {
-    const signal = options.signal;
-    const timeoutMs = options.timeoutMs ?? this.sendTimeoutMs;
-    const beganMs = Date.now();
-    const info = await this.publishInfo(prepared.topic, signal);
-    const ordered = this.isOrdered(message, options);
-    const attempts = ordered ? 1 : 1 + Math.max(0, this.retryTimes);
-    let lastBroker: string | undefined;
-    let lastError: MQClientError | undefined;
-    let lastResult: R | undefined;
-    for (let attempt = 0; attempt < attempts; attempt++) {
-      if (signal?.aborted) throw abortError(signal, `send to ${prepared.topic}`);
-      const remainingMs = timeoutMs - (Date.now() - beganMs);
-      if (remainingMs <= 0) break;
-      const queue = this.pickQueue(info, message, options, lastBroker);
-      lastBroker = queue.brokerName;
-      const address = this.instance.masterAddress(queue.brokerName);
-      if (address === undefined) {
-        lastError = new ClientStateError('BROKER_NOT_FOUND', `no master address for broker ${queue.brokerName} of topic ${prepared.topic}`);
-        void this.instance.route(prepared.topic, true).catch(() => undefined);
-        continue;
+    const call: SendCall<R> = {
+      message,
+      prepared,
+      options,
+      batch,
+      parse,
+      timeoutMs: options.timeoutMs ?? this.sendTimeoutMs,
+      beganMs,
+      tracked,
+      info: undefined,
+      attempts: 0,
+      attempt: 0,
+      lastBroker: undefined,
+      lastError: undefined,
+      lastResult: undefined,
+      ended: false,
+    };
+    try {
+      const cached = this.publishInfos.get(prepared.topic);
+      if (cached !== undefined && cached.queues.length > 0) {
+        const outcome = this.firstAttempt(call, cached);
+        return outcome instanceof Promise ? outcome : Promise.resolve(outcome);
       }
-      const startedMs = Date.now();
-      let response: RemotingCommand;
-      try {
-        response = await this.instance.invoke(address, this.sendRequest(prepared, queue, batch), `send to ${prepared.topic}`, remainingMs, signal);
-      } catch (error) {
-        const clientError = toClientError(error, `send to ${prepared.topic}`);
-        this.faults?.update(queue.brokerName, Date.now() - startedMs, true);
-        if (clientError.code === 'ABORTED' || clientError.code === 'CLIENT_CLOSED') throw clientError;
-        lastError = clientError;
-        this.instance.logger.debug({ err: clientError, attempt, broker: queue.brokerName }, 'send attempt failed');
-        continue;
+      return this.publishInfo(prepared.topic, options.signal).then(
+        (info) => this.firstAttempt(call, info),
+        (error: unknown) => {
+          throw this.endCall(call, undefined, error);
+        },
+      );
+    } catch (error) {
+      return Promise.reject(this.endCall(call, undefined, error));
+    }
+  }
+
+  private firstAttempt<R extends SendResult>(call: SendCall<R>, info: TopicPublishInfo): Promise<R> | R {
+    call.info = info;
+    call.attempts = this.isOrdered(call.message, call.options) ? 1 : 1 + Math.max(0, this.retryTimes);
+    return this.nextAttempt(call);
+  }
+
+  /** Starts the next attempt; when none is left, ends the send with the last result or error. */
+  private nextAttempt<R extends SendResult>(call: SendCall<R>): Promise<R> | R {
+    try {
+      const { prepared, options } = call;
+      const signal = options.signal;
+      while (call.attempt < call.attempts) {
+        const attempt = call.attempt++;
+        if (signal?.aborted) throw abortError(signal, `send to ${prepared.topic}`);
+        const remainingMs = call.timeoutMs - (Date.now() - call.beganMs);
+        if (remainingMs <= 0) break;
+        const queue = this.pickQueue(call.info!, call.message, options, call.lastBroker);
+        call.lastBroker = queue.brokerName;
+        const address = this.instance.masterAddress(queue.brokerName);
+        if (address === undefined) {
+          call.lastError = new ClientStateError('BROKER_NOT_FOUND', `no master address for broker ${queue.brokerName} of topic ${prepared.topic}`);
+          void this.instance.route(prepared.topic, true).catch(() => undefined);
+          continue;
+        }
+        const startedMs = Date.now();
+        let answer: Promise<RemotingCommand>;
+        try {
+          answer = this.instance.isClosed
+            ? Promise.reject(new ClientStateError('CLIENT_CLOSED', `send to ${prepared.topic}: the client is closed`))
+            : this.instance.invokeRaw(address, this.sendRequest(prepared, queue, call.batch), remainingMs, signal);
+        } catch (error) {
+          answer = Promise.reject(error);
+        }
+        return answer.then(
+          (response) => this.attemptAnswered(call, response, queue, address, startedMs),
+          (error: unknown) => this.attemptFailed(call, error, queue, address, startedMs, attempt),
+        );
       }
+      const result = this.gaveUp(call);
+      this.endCall(call, result, undefined);
+      return result;
+    } catch (error) {
+      throw this.endCall(call, undefined, error);
+    }
+  }
+
+  private attemptAnswered<R extends SendResult>(call: SendCall<R>, response: RemotingCommand, queue: MessageQueue, address: string, startedMs: number): Promise<R> | R {
+    try {
       const latencyMs = Date.now() - startedMs;
       let result: R;
       try {
-        result = parse(response, queue, address);
+        result = call.parse(response, queue, address, call.prepared);
       } catch (error) {
         this.faults?.update(queue.brokerName, latencyMs, true);
         const clientError = error as MQClientError;
         if (!clientError.retriable) throw clientError;
-        lastError = clientError;
-        continue;
+        call.lastError = clientError;
+        return this.nextAttempt(call);
       }
       this.faults?.update(queue.brokerName, latencyMs, false);
-      if (result.status !== 'SEND_OK' && this.retryNotStoreOk && attempt + 1 < attempts) {
-        lastResult = result;
-        continue;
+      if (result.status !== 'SEND_OK' && this.retryNotStoreOk && call.attempt < call.attempts) {
+        call.lastResult = result;
+        return this.nextAttempt(call);
       }
+      this.endCall(call, result, undefined);
       return result;
+    } catch (error) {
+      throw this.endCall(call, undefined, error);
     }
-    if (lastResult !== undefined) return lastResult;
+  }
+
+  private attemptFailed<R extends SendResult>(call: SendCall<R>, error: unknown, queue: MessageQueue, address: string, startedMs: number, attempt: number): Promise<R> | R {
+    try {
+      const clientError = toClientError(error, `send to ${call.prepared.topic} at ${address}`);
+      this.faults?.update(queue.brokerName, Date.now() - startedMs, true);
+      if (clientError.code === 'ABORTED' || clientError.code === 'CLIENT_CLOSED') throw clientError;
+      call.lastError = clientError;
+      this.instance.logger.debug({ err: clientError, attempt, broker: queue.brokerName }, 'send attempt failed');
+      return this.nextAttempt(call);
+    } catch (failure) {
+      throw this.endCall(call, undefined, failure);
+    }
+  }
+
+  /** What a send ends with when no attempt is left: a result not SEND_OK (retryAnotherBrokerWhenNotStoreOk), else the last error. */
+  private gaveUp<R extends SendResult>(call: SendCall<R>): R {
+    if (call.lastResult !== undefined) return call.lastResult;
+    const lastError = call.lastError;
     if (lastError !== undefined) {
-      if (attempts > 1) lastError.message = `${lastError.message} (after ${attempts} attempts)`;
+      if (call.attempts > 1) lastError.message = `${lastError.message} (after ${call.attempts} attempts)`;
       throw lastError;
     }
-    throw new MQClientError('REQUEST_TIMEOUT', `send to ${prepared.topic} used up its ${timeoutMs} ms before an attempt`);
+    throw new MQClientError('REQUEST_TIMEOUT', `send to ${call.prepared.topic} used up its ${call.timeoutMs} ms before an attempt`);
+  }
+
+  /** Marks the send ended (once); a tracked send leaves the in-flight count and is published. Returns `error`. */
+  private endCall<R extends SendResult>(call: SendCall<R>, result: R | undefined, error: unknown): unknown {
+    if (call.ended) return error;
+    call.ended = true;
+    if (!call.tracked) return error;
+    if (sendChannel.hasSubscribers) {
+      const durationMs = Date.now() - call.beganMs;
+      if (result !== undefined) sendChannel.publish({ clientId: this.clientId, topic: call.message.topic, queue: result.queue, messages: 1, durationMs, result });
+      else sendChannel.publish({ clientId: this.clientId, topic: call.message.topic, messages: 1, durationMs, error });
+    }
+    this.sendFinished();
+    return error;
   }
 
   private async onewaySlow(message: Message, prepared: PreparedMessage, options: SendOptions, request: RemotingCommand | undefined, queue: MessageQueue | undefined): Promise<void> {

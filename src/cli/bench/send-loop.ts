@@ -8,15 +8,20 @@
  * go: a stalled broker then shows up as latency instead of silently lowering the offered load
  * (the "coordinated omission" correction of wrk2 and HdrHistogram).
  *
- * Bodies come from a ring of `lanes * window + 1` buffers. A buffer is reused only after the send
- * that last used it settled, which the window guarantees, so no body is changed under a send.
+ * Each of the `lanes * window` sends that may be in flight has a slot: its body buffer, what the send
+ * function made of it once (`slotData`, for example a reusable message object), and the callbacks
+ * its send settles with, made once per slot rather than per send. Free slots wait on a stack; a slot,
+ * and so its body, is reused only after its send settled, even when sends settle out of order.
  */
 import { assert } from '../../common/assert.js';
 import { createBenchBody, monotonicNowNs, stampBenchBody } from './bench-body.js';
 import { errorCodeOf, type BenchCounters } from './bench-report.js';
 
-/** Sends one body on `lane`; resolves with a status (`SEND_OK`/undefined = success, anything else counts as an error of that code). */
-export type SendFunction = (lane: number, body: Buffer) => Promise<string | undefined>;
+/** What a send resolves with: a status, or an object with one (`SEND_OK`/undefined = success, anything else counts as an error of that code). */
+export type SendOutcome = string | undefined | { readonly status: string };
+
+/** Sends one body on `lane`; `slotData` is what `prepareSlot` made of this body buffer (undefined without it). */
+export type SendFunction<T = undefined> = (lane: number, body: Buffer, slotData: T) => PromiseLike<SendOutcome>;
 
 export interface SendLoopOptions {
   lanes: number;
@@ -51,13 +56,36 @@ const MAX_RING_BYTES = 1024 * 1024 * 1024;
 /** The fixed-rate ticker: how often due messages are issued. */
 const RATE_TICK_MS = 1;
 
-export function runSendLoop(options: SendLoopOptions, counters: BenchCounters, send: SendFunction): Promise<SendLoopResult> {
-  return new SendLoop(options, counters, send).run();
+/**
+ * Runs the loop. `prepareSlot` is called once per slot with its body buffer; what it returns is
+ * passed to every send of that body (the buffer's contents change between sends, the buffer does not).
+ */
+export function runSendLoop<T = undefined>(options: SendLoopOptions, counters: BenchCounters, send: SendFunction<T>, prepareSlot?: (body: Buffer) => T): Promise<SendLoopResult> {
+  return new SendLoop<T>(options, counters, send, prepareSlot).run();
 }
 
-/** One run of the loop; the state lives in fields so the hot path allocates one closure pair per send. */
-class SendLoop {
-  private readonly ring: Buffer[] = [];
+/** One send that may be in flight, reused from send to send. */
+class SendSlot<T> {
+  lane = 0;
+  intendedNs = 0;
+  counted = false;
+  readonly onSettled: (outcome: SendOutcome) => void;
+  readonly onFailed: (error: unknown) => void;
+
+  constructor(
+    loop: SendLoop<T>,
+    readonly body: Buffer,
+    readonly data: T,
+  ) {
+    this.onSettled = (outcome) => loop.acknowledged(this, outcome);
+    this.onFailed = (error) => loop.failed(this, error);
+  }
+}
+
+/** One run of the loop; the state lives in fields and slots, so a send allocates nothing here. */
+class SendLoop<T> {
+  /** Free slots, used as a stack. */
+  private readonly freeSlots: SendSlot<T>[] = [];
   private readonly inFlight: Int32Array;
   private readonly capacity: number;
   private readonly startNs = monotonicNowNs();
@@ -81,15 +109,18 @@ class SendLoop {
   constructor(
     private readonly options: SendLoopOptions,
     private readonly counters: BenchCounters,
-    private readonly send: SendFunction,
+    private readonly send: SendFunction<T>,
+    prepareSlot: ((body: Buffer) => T) | undefined,
   ) {
     assert(options.lanes >= 1 && options.window >= 1, 'lanes and window must be at least 1');
     assert(options.ratePerSecond === null || options.ratePerSecond > 0, 'rate must be positive');
     this.capacity = options.lanes * options.window;
-    const ringSize = this.capacity + 1;
-    assert(ringSize * options.messageBytes <= MAX_RING_BYTES, `lanes × window × size exceeds ${MAX_RING_BYTES} bytes of bodies`);
+    assert(this.capacity * options.messageBytes <= MAX_RING_BYTES, `lanes × window × size exceeds ${MAX_RING_BYTES} bytes of bodies`);
     const template = createBenchBody(options.messageBytes);
-    for (let index = 0; index < ringSize; index++) this.ring.push(Buffer.from(template));
+    for (let index = 0; index < this.capacity; index++) {
+      const body = Buffer.from(template);
+      this.freeSlots.push(new SendSlot<T>(this, body, prepareSlot === undefined ? (undefined as T) : prepareSlot(body)));
+    }
     this.inFlight = new Int32Array(options.lanes);
     this.measuring = options.warmupMs <= 0;
   }
@@ -133,30 +164,47 @@ class SendLoop {
   }
 
   private issue(lane: number, intendedNs: number): void {
+    // The window keeps at most `capacity` sends in flight, and there are that many slots.
+    const slot = this.freeSlots.pop()!;
     const sequence = this.sequence++;
-    const body = this.ring[sequence % this.ring.length]!;
     const counted = this.measuring;
-    stampBenchBody(body, intendedNs, sequence, !counted);
+    stampBenchBody(slot.body, intendedNs, sequence, !counted);
     if (counted) {
       this.counters.sent++;
       this.measuredIssued++;
     }
+    slot.lane = lane;
+    slot.intendedNs = intendedNs;
+    slot.counted = counted;
     this.inFlight[lane]!++;
     this.totalInFlight++;
-    this.send(lane, body).then(
-      (status) => {
-        if (counted) {
-          if (status === undefined || status === 'SEND_OK') this.counters.recordSendAck((monotonicNowNs() - intendedNs) / 1000, this.options.countAckedBytes ? body.length : 0);
-          else this.counters.recordError(status);
-        }
-        this.settled(lane);
-      },
-      (error: unknown) => {
-        if (counted) this.counters.recordError(errorCodeOf(error));
-        this.settled(lane);
-      },
-    );
+    let sending: PromiseLike<SendOutcome>;
+    try {
+      sending = this.send(lane, slot.body, slot.data);
+    } catch (error) {
+      sending = Promise.reject(error);
+    }
+    sending.then(slot.onSettled, slot.onFailed);
     if (counted && this.options.messageLimit > 0 && this.measuredIssued >= this.options.messageLimit) this.stop();
+  }
+
+  acknowledged(slot: SendSlot<T>, outcome: SendOutcome): void {
+    if (slot.counted) {
+      const status = typeof outcome === 'object' ? outcome.status : outcome;
+      if (status === undefined || status === 'SEND_OK') this.counters.recordSendAck((monotonicNowNs() - slot.intendedNs) / 1000, this.options.countAckedBytes ? slot.body.length : 0);
+      else this.counters.recordError(status);
+    }
+    this.release(slot);
+  }
+
+  failed(slot: SendSlot<T>, error: unknown): void {
+    if (slot.counted) this.counters.recordError(errorCodeOf(error));
+    this.release(slot);
+  }
+
+  private release(slot: SendSlot<T>): void {
+    this.freeSlots.push(slot);
+    this.settled(slot.lane);
   }
 
   private settled(lane: number): void {
