@@ -8,13 +8,22 @@
  *  (b) decode: a canned PULL_MESSAGE answer (32 records of 1 KiB) through the frame splitter, the header
  *      decoder and the message decoder, reading msgId and tags of every message, against (b0) reading
  *      the same bytes from a localhost socket.
+ *  (b1) the same decode reading only body and queue offset of every message (what `tidemq bench
+ *      consume` reads), and with TIDEMQ_BENCH_OLD the message decoder of another build (the code before
+ *      a change) measured in the same run, for both (b) and (b1).
  * It prints messages/s, the ratio to the bare socket, the 150 000 msgs/s target of (a), the machine,
  * and one JSON line. It never fails on numbers.
  *
  *   npm run build && node dist/bench/client-bench.js
  *   TIDEMQ_BENCH_MESSAGES=200000   messages per measurement (default 200 000)
+ *   TIDEMQ_BENCH_OLD=/tmp/old      a checkout root with dist/ built, whose decodeMessages is compared
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { spawn } from 'node:child_process';
+import { dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { Producer } from '../src/client/producer.js';
@@ -142,7 +151,13 @@ function cannedPullAnswer(): Buffer {
   return encodeCommand(response);
 }
 
-function benchDecode(frame: Buffer): number {
+type DecodeMessages = typeof decodeMessages;
+/** What a consumer reads of each message: everything a user looks at, or what `tidemq bench consume` reads. */
+type Reader = (message: ReturnType<DecodeMessages>[number]) => number;
+const readIdsAndTags: Reader = (message) => message.msgId.length + (message.tags?.length ?? 0) + message.body.length;
+const readBodyAndOffset: Reader = (message) => message.body.readUInt32BE(4) + message.queueOffset;
+
+function benchDecode(frame: Buffer, decode: DecodeMessages = decodeMessages, read: Reader = readIdsAndTags): number {
   const queue = { topic: TOPIC, brokerName: 'broker-a', queueId: 0 };
   const rounds = Math.ceil(MESSAGES / 32);
   let checksum = 0;
@@ -153,8 +168,8 @@ function benchDecode(frame: Buffer): number {
       decoder.push(frame);
       const bytes = decoder.next()!;
       const command: RemotingCommand = decodeCommand(bytes);
-      const messages = decodeMessages(command.body!, queue);
-      for (const message of messages) checksum += message.msgId.length + (message.tags?.length ?? 0) + message.body.length;
+      const messages = decode(command.body!, queue);
+      for (const message of messages) checksum += read(message);
     }
     return performance.now() - begin;
   };
@@ -162,6 +177,25 @@ function benchDecode(frame: Buffer): number {
   const elapsedMs = run(rounds);
   if (checksum === 0) throw new Error('nothing decoded');
   return (rounds * 32) / (elapsedMs / 1000);
+}
+
+/**
+ * One decode measurement in a child process (`--decode <checkout root> <ids|bodies>`), so each build's
+ * decoder and each reader get a JIT of their own instead of sharing one polymorphic loop.
+ */
+async function decodeInChild(root: string, reader: 'ids' | 'bodies'): Promise<number> {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--decode', root, reader], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const code = await new Promise<number | null>((resolveExit) => child.once('exit', resolveExit));
+  if (code !== 0) throw new Error(`decode measurement of ${root} exited with ${code}`);
+  return Number(output.trim());
+}
+
+/** The child's side: measure the given build's decodeMessages, print messages/s. */
+async function decodeChildMain(root: string, reader: string): Promise<void> {
+  const module = (await import(pathToFileURL(join(resolve(root), 'dist/src/client/message-codec.js')).href)) as { decodeMessages: DecodeMessages };
+  console.log(benchDecode(cannedPullAnswer(), module.decodeMessages, reader === 'bodies' ? readBodyAndOffset : readIdsAndTags));
 }
 
 async function benchSocketRead(frame: Buffer): Promise<number> {
@@ -232,7 +266,20 @@ async function main(): Promise<void> {
   await namesrv.close();
 
   const pullFrame = cannedPullAnswer();
-  const decode = benchDecode(pullFrame);
+  const thisRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const oldRoot = process.env.TIDEMQ_BENCH_OLD === undefined || process.env.TIDEMQ_BENCH_OLD === '' ? undefined : resolve(process.env.TIDEMQ_BENCH_OLD);
+  // Old and new alternate, best of two each, since outside load only slows a run down.
+  const runs: Record<string, number[]> = {};
+  for (let round = 0; round < 2; round++) {
+    for (const [name, root, reader] of [['decode', thisRoot, 'ids'], ['decodeOld', oldRoot, 'ids'], ['decodeBodies', thisRoot, 'bodies'], ['decodeBodiesOld', oldRoot, 'bodies']] as const) {
+      if (root !== undefined) (runs[name] ??= []).push(await decodeInChild(root, reader));
+    }
+  }
+  const best = (name: string): number | undefined => (runs[name] === undefined ? undefined : Math.max(...runs[name]));
+  const decode = best('decode')!;
+  const decodeBodies = best('decodeBodies')!;
+  const decodeOld = best('decodeOld');
+  const decodeBodiesOld = best('decodeBodiesOld');
   const read = await benchSocketRead(pullFrame);
 
   const rows = [
@@ -240,12 +287,21 @@ async function main(): Promise<void> {
     ['(a0) bare socket.write of encoded frames', bare, 1],
     ['(b)  decode canned pull answer', decode, decode / read],
     ['(b0) bare socket read of the same bytes', read, 1],
+    ['(b1) decode, reading body + offset only', decodeBodies, decodeBodies / read],
+    ...(decodeOld === undefined || decodeBodiesOld === undefined
+      ? []
+      : [
+          ['(b)  ... old build', decodeOld, decodeOld / read],
+          ['(b1) ... old build', decodeBodiesOld, decodeBodiesOld / read],
+        ]),
   ] as const;
-  for (const [name, perSecond, ratio] of rows) {
+  for (const [name, perSecond, ratio] of rows as readonly (readonly [string, number, number])[]) {
     console.log(`${name.padEnd(44)} ${Math.round(perSecond).toLocaleString('en-US').padStart(12)} msgs/s   ratio ${ratio.toFixed(2)}`);
   }
   console.log(`\nframe ${Math.round(send.frameBytes)} B per 1 KiB message; target (a) ≥ ${TARGET_SEND_PER_SECOND.toLocaleString('en-US')} msgs/s: ${send.perSecond >= TARGET_SEND_PER_SECOND ? 'met' : 'NOT met'}`);
-  console.log(JSON.stringify({ bench: 'client', messages: MESSAGES, sendOnewayPerSecond: Math.round(send.perSecond), bareWritePerSecond: Math.round(bare), sendRatio: send.perSecond / bare, decodePerSecond: Math.round(decode), socketReadPerSecond: Math.round(read), decodeRatio: decode / read }));
+  if (decodeOld !== undefined && decodeBodiesOld !== undefined) console.log(`decode new/old: (b) ${(decode / decodeOld).toFixed(2)}×, (b1) ${(decodeBodies / decodeBodiesOld).toFixed(2)}× the messages/s; loadavg ${loadavg().map((value) => value.toFixed(2)).join(' ')}`);
+  console.log(JSON.stringify({ bench: 'client', messages: MESSAGES, loadAverageEnd: loadavg(), decodeBodiesPerSecond: Math.round(decodeBodies), decodeOldPerSecond: decodeOld === undefined ? undefined : Math.round(decodeOld), decodeBodiesOldPerSecond: decodeBodiesOld === undefined ? undefined : Math.round(decodeBodiesOld), sendOnewayPerSecond: Math.round(send.perSecond), bareWritePerSecond: Math.round(bare), sendRatio: send.perSecond / bare, decodePerSecond: Math.round(decode), socketReadPerSecond: Math.round(read), decodeRatio: decode / read }));
 }
 
-await main();
+if (process.argv[2] === '--decode') await decodeChildMain(process.argv[3]!, process.argv[4]!);
+else await main();

@@ -26,9 +26,9 @@ import { deflateSync, inflateSync } from 'node:zlib';
 import { Limits } from '../common/limits.js';
 import type { Logger } from '../common/logger.js';
 import { MessageProperty, NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR } from '../protocol/message-properties.js';
-import { decodeRecordAt, SysFlag } from '../protocol/message-record.js';
+import { MAGIC_V1, MAGIC_V2, RecordField, SysFlag } from '../protocol/message-record.js';
 import { ClientStateError, MQClientError } from './client-errors.js';
-import type { Message } from './message.js';
+import type { Message, RecordLayout } from './message.js';
 import { ReceivedMessage } from './message.js';
 import type { MessageQueue } from './message-queue.js';
 
@@ -192,33 +192,89 @@ function inflateBody(body: Buffer, sysFlag: number, logger: Logger | undefined):
 }
 
 /**
+ * Checks the record of `totalSize` bytes at `position` and fills `layout` with where its body, topic
+ * and properties are; false when it does not decode. The checks are protocol/message-record.ts's
+ * decodeRecordAt's (sizes, magic, every length inside the record), without making its strings,
+ * host objects and views: ReceivedMessage reads what it is asked for from the bytes.
+ */
+export function scanRecordAt(source: Buffer, position: number, totalSize: number, layout: RecordLayout): boolean {
+  const end = position + totalSize;
+  if (end > source.length || totalSize < MIN_RECORD_BYTES) return false;
+  const magic = source.readInt32BE(position + 4);
+  if (magic !== MAGIC_V1 && magic !== MAGIC_V2) return false;
+  const sysFlag = source.readInt32BE(position + RecordField.SYS_FLAG);
+  // Born host, store timestamp, store host, reconsume times, prepared transaction offset.
+  let at = position + RecordField.BORN_HOST + (sysFlag & SysFlag.BORNHOST_V6 ? 16 : 4) + 4 + 8 + (sysFlag & SysFlag.STOREHOST_V6 ? 16 : 4) + 4 + 4 + 8;
+  if (at + 4 > end) return false;
+  const bodyLength = source.readInt32BE(at);
+  at += 4;
+  if (bodyLength < 0 || at + bodyLength > end) return false;
+  layout.bodyStart = at;
+  layout.bodyLength = bodyLength;
+  at += bodyLength;
+  let topicLength: number;
+  if (magic === MAGIC_V2) {
+    if (at + 2 > end) return false;
+    topicLength = source.readUInt16BE(at);
+    at += 2;
+  } else {
+    if (at + 1 > end) return false;
+    topicLength = source[at]!;
+    at += 1;
+  }
+  if (at + topicLength + 2 > end) return false;
+  layout.topicStart = at;
+  layout.topicLength = topicLength;
+  at += topicLength;
+  const propertiesLength = source.readInt16BE(at);
+  at += 2;
+  if (propertiesLength < 0 || at + propertiesLength !== end) return false;
+  layout.propertiesStart = at;
+  layout.propertiesLength = propertiesLength;
+  layout.position = position;
+  return true;
+}
+
+/** The smallest record decodeRecordAt accepts. */
+const MIN_RECORD_BYTES = 80;
+
+/** The scanner's output, reused: messages copy what they keep out of it. */
+const scratchLayout: RecordLayout = { position: 0, bodyStart: 0, bodyLength: 0, topicStart: 0, topicLength: 0, propertiesStart: 0, propertiesLength: 0 };
+
+/**
  * Decodes records laid end to end into messages read from `queue`. A record that does not decode
  * ends the list (the rest of the buffer cannot be framed); the caller gets what came before it.
  */
 export function decodeMessages(source: Buffer, queue: MessageQueue, logger?: Logger): ReceivedMessage[] {
   const messages: ReceivedMessage[] = [];
+  const layout = scratchLayout;
   let position = 0;
   const length = source.length;
   while (position + 8 <= length) {
     const size = source.readInt32BE(position);
-    const record = decodeRecordAt(source, position, size);
-    if (record === null) {
+    if (!scanRecordAt(source, position, size, layout)) {
       logger?.warn({ position, size, bytes: length }, 'undecodable message record; the rest of the answer is dropped');
       break;
     }
-    const body = (record.sysFlag & SysFlag.COMPRESSED) !== 0 ? inflateBody(record.body, record.sysFlag, logger) : record.body;
-    messages.push(new ReceivedMessage(record, queue, body));
+    messages.push(messageAt(source, layout, queue, logger));
     position += size;
   }
   return messages;
 }
 
+function messageAt(source: Buffer, layout: RecordLayout, queue: MessageQueue, logger: Logger | undefined): ReceivedMessage {
+  const stored = source.subarray(layout.bodyStart, layout.bodyStart + layout.bodyLength);
+  const sysFlag = source.readInt32BE(layout.position + RecordField.SYS_FLAG);
+  const body = (sysFlag & SysFlag.COMPRESSED) !== 0 ? inflateBody(stored, sysFlag, logger) : stored;
+  return new ReceivedMessage(source, layout, queue, body);
+}
+
 /** Decodes one record (a VIEW_MESSAGE_BY_ID answer or a transaction check body). */
 export function decodeOneMessage(source: Buffer, brokerName = '', logger?: Logger): ReceivedMessage | undefined {
   if (source.length < 8) return undefined;
-  const record = decodeRecordAt(source, 0, source.readInt32BE(0));
-  if (record === null) return undefined;
-  const body = (record.sysFlag & SysFlag.COMPRESSED) !== 0 ? inflateBody(record.body, record.sysFlag, logger) : record.body;
+  const layout = scratchLayout;
+  if (!scanRecordAt(source, 0, source.readInt32BE(0), layout)) return undefined;
+  const topic = source.toString('utf8', layout.topicStart, layout.topicStart + layout.topicLength);
   // The record does not name its broker; the caller knows which one it asked.
-  return new ReceivedMessage(record, { topic: record.topic, brokerName, queueId: record.queueId }, body);
+  return messageAt(source, layout, { topic, brokerName, queueId: source.readInt32BE(RecordField.QUEUE_ID) }, logger);
 }

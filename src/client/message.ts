@@ -6,8 +6,8 @@
  */
 import { createOffsetMessageId } from '../protocol/message-id.js';
 import { decodeProperties, getProperty, MessageProperty } from '../protocol/message-properties.js';
-import { hostAddressToString } from '../protocol/host-address.js';
-import type { DecodedRecord } from '../protocol/message-record.js';
+import { hostAddressToString, type HostAddress } from '../protocol/host-address.js';
+import { readInt64, RecordField, SysFlag } from '../protocol/message-record.js';
 import type { MessageQueue } from './message-queue.js';
 
 /** A message to send. Only `topic` and `body` are required. */
@@ -67,7 +67,37 @@ export interface BatchSendResult extends SendResult {
 
 const RETRY_TOPIC_PREFIX = '%RETRY%';
 
-/** A message read from a broker. */
+/** Whether `length` bytes of `source` at `start` are exactly the ASCII text `text`. */
+function sameAscii(source: Buffer, start: number, length: number, text: string): boolean {
+  if (length !== text.length) return false;
+  for (let index = 0; index < length; index++) {
+    const char = text.charCodeAt(index);
+    if (char > 0x7f || source[start + index] !== char) return false;
+  }
+  return true;
+}
+
+/**
+ * Where the variable-length parts of one commit-log record sit in the bytes it was read from (see
+ * protocol/message-record.ts for the layout); filled by message-codec.ts's record scanner.
+ */
+export interface RecordLayout {
+  /** Offset of the record (its TOTALSIZE field) in the source. */
+  position: number;
+  bodyStart: number;
+  bodyLength: number;
+  topicStart: number;
+  topicLength: number;
+  propertiesStart: number;
+  propertiesLength: number;
+}
+
+/**
+ * A message read from a broker. It reads its fixed fields from the record when made and keeps a
+ * reference to the pulled bytes (which its body, a view, keeps alive anyway); the properties string
+ * and the hosts are decoded only when asked for, since a consumer that reads the body and its offset
+ * never needs them. The topic is decoded once, and not at all when it is the queue's own.
+ */
 export class ReceivedMessage {
   /** The topic the message was sent to (restored from RETRY_TOPIC for retries). */
   topic: string;
@@ -85,29 +115,46 @@ export class ReceivedMessage {
   /** How often it was handed back for retry (orderly consumers count local retries too). */
   reconsumeTimes: number;
   readonly preparedTransactionOffset: number;
-  /** The raw `k\x01v\x02` properties string. */
-  readonly rawProperties: string;
-  private readonly record: DecodedRecord;
+  /** The record's bytes and where it starts in them. */
+  private readonly source: Buffer;
+  private readonly position: number;
+  private readonly propertiesStart: number;
+  private readonly propertiesLength: number;
+  private propertiesText: string | undefined;
   private decodedProperties: Record<string, string> | undefined;
 
-  constructor(record: DecodedRecord, queue: MessageQueue, body: Buffer) {
-    this.record = record;
+  /** `layout` is what the scanner found in `source`, which has been checked to hold the whole record. */
+  constructor(source: Buffer, layout: Readonly<RecordLayout>, queue: MessageQueue, body: Buffer) {
+    const position = layout.position;
+    this.source = source;
+    this.position = position;
     this.queue = queue;
-    this.topic = record.topic;
-    this.queueOffset = record.queueOffset;
-    this.commitLogOffset = record.physicalOffset;
+    this.queueOffset = readInt64(source, position + RecordField.QUEUE_OFFSET);
+    this.commitLogOffset = readInt64(source, position + RecordField.PHYSICAL_OFFSET);
     this.body = body;
-    this.flag = record.flag;
-    this.sysFlag = record.sysFlag;
-    this.bornTimestamp = record.bornTimestamp;
-    this.storeTimestamp = record.storeTimestamp;
-    this.reconsumeTimes = record.reconsumeTimes;
-    this.preparedTransactionOffset = record.preparedTransactionOffset;
-    this.rawProperties = record.properties;
+    this.flag = source.readInt32BE(position + RecordField.FLAG);
+    const sysFlag = source.readInt32BE(position + RecordField.SYS_FLAG);
+    this.sysFlag = sysFlag;
+    this.bornTimestamp = readInt64(source, position + RecordField.BORN_TIMESTAMP);
+    const storeTimestampAt = this.storeTimestampAt();
+    this.storeTimestamp = readInt64(source, storeTimestampAt);
+    const storeHostEnd = storeTimestampAt + 8 + (sysFlag & SysFlag.STOREHOST_V6 ? 16 : 4) + 4;
+    this.reconsumeTimes = source.readInt32BE(storeHostEnd);
+    this.preparedTransactionOffset = readInt64(source, storeHostEnd + 4);
+    this.propertiesStart = layout.propertiesStart;
+    this.propertiesLength = layout.propertiesLength;
+    this.propertiesText = layout.propertiesLength > 0 ? undefined : '';
+    this.topic = sameAscii(source, layout.topicStart, layout.topicLength, queue.topic) ? queue.topic : source.toString('utf8', layout.topicStart, layout.topicStart + layout.topicLength);
     if (this.topic.startsWith(RETRY_TOPIC_PREFIX)) {
-      const original = getProperty(record.properties, MessageProperty.RETRY_TOPIC);
+      const original = getProperty(this.rawProperties, MessageProperty.RETRY_TOPIC);
       if (original !== undefined && original.length > 0) this.topic = original;
     }
+  }
+
+  /** The raw `k\x01v\x02` properties string. */
+  get rawProperties(): string {
+    if (this.propertiesText === undefined) this.propertiesText = this.source.toString('utf8', this.propertiesStart, this.propertiesStart + this.propertiesLength);
+    return this.propertiesText;
   }
 
   /** The id users know: UNIQ_KEY when present, else the offsetMsgId (as Java's MessageClientExt). */
@@ -117,8 +164,7 @@ export class ReceivedMessage {
 
   /** Store host + commit-log offset, the id VIEW_MESSAGE_BY_ID takes. */
   get offsetMsgId(): string {
-    const host = this.record.storeHost;
-    return createOffsetMessageId({ ip: host.ip, port: host.port }, this.record.physicalOffset);
+    return createOffsetMessageId(this.storeHostAddress(), this.commitLogOffset);
   }
 
   get tags(): string | undefined {
@@ -144,11 +190,13 @@ export class ReceivedMessage {
   }
 
   get bornHost(): string {
-    return hostAddressToString(this.record.bornHost);
+    const at = this.position + RecordField.BORN_HOST;
+    const ipLength = this.sysFlag & SysFlag.BORNHOST_V6 ? 16 : 4;
+    return hostAddressToString({ ip: this.source.subarray(at, at + ipLength), port: this.source.readInt32BE(at + ipLength) });
   }
 
   get storeHost(): string {
-    return hostAddressToString(this.record.storeHost);
+    return hostAddressToString(this.storeHostAddress());
   }
 
   /** Every property, system ones included. */
@@ -164,6 +212,17 @@ export class ReceivedMessage {
   /** The body as UTF-8 text. */
   text(): string {
     return this.body.toString('utf8');
+  }
+
+  /** Where STORETIMESTAMP sits: after the born host, whose size depends on sysFlag. */
+  private storeTimestampAt(): number {
+    return this.position + RecordField.BORN_HOST + (this.sysFlag & SysFlag.BORNHOST_V6 ? 16 : 4) + 4;
+  }
+
+  private storeHostAddress(): HostAddress {
+    const at = this.storeTimestampAt() + 8;
+    const ipLength = this.sysFlag & SysFlag.STOREHOST_V6 ? 16 : 4;
+    return { ip: this.source.subarray(at, at + ipLength), port: this.source.readInt32BE(at + ipLength) };
   }
 
   toJSON(): Record<string, unknown> {

@@ -35,6 +35,11 @@ export function monotonicNowNs(): number {
   return PERFORMANCE_ORIGIN_NS + performance.now() * 1e6;
 }
 
+/** The performance.now() reading of this process that corresponds to `monotonicNs`. */
+export function performanceMsAt(monotonicNs: number): number {
+  return (monotonicNs - PERFORMANCE_ORIGIN_NS) / 1e6;
+}
+
 /** A body of `sizeBytes` with pseudo-random filler and room for the header. */
 export function createBenchBody(sizeBytes: number, seed = 1): Buffer {
   assert(Number.isInteger(sizeBytes) && sizeBytes > 0, 'message size must be a positive integer');

@@ -14,7 +14,7 @@
  * and so its body, is reused only after its send settled, even when sends settle out of order.
  */
 import { assert } from '../../common/assert.js';
-import { createBenchBody, monotonicNowNs, stampBenchBody } from './bench-body.js';
+import { createBenchBody, monotonicNowNs, performanceMsAt, stampBenchBody } from './bench-body.js';
 import { errorCodeOf, type BenchCounters } from './bench-report.js';
 
 /** What a send resolves with: a status, or an object with one (`SEND_OK`/undefined = success, anything else counts as an error of that code). */
@@ -96,7 +96,8 @@ class SendLoop<T> {
   private stopped = false;
   private finished = false;
   private measuredIssued = 0;
-  private lastSettledMs = 0;
+  /** monotonicNowNs() when the last send settled (0: none yet). */
+  private lastSettledNs = 0;
   private nextLane = 0;
   private rateIssued = 0;
   private rateStartNs = 0;
@@ -151,8 +152,8 @@ class SendLoop<T> {
     return promise;
   }
 
-  private checkWarmup(): void {
-    if (!this.measuring && monotonicNowNs() - this.startNs >= this.options.warmupMs * 1e6) this.beginMeasuring();
+  private checkWarmup(nowNs = monotonicNowNs()): void {
+    if (!this.measuring && nowNs - this.startNs >= this.options.warmupMs * 1e6) this.beginMeasuring();
   }
 
   private beginMeasuring(): void {
@@ -189,34 +190,36 @@ class SendLoop<T> {
   }
 
   acknowledged(slot: SendSlot<T>, outcome: SendOutcome): void {
+    // One clock reading serves the latency, the warm-up check and the next send's intended time.
+    const nowNs = monotonicNowNs();
     if (slot.counted) {
       const status = typeof outcome === 'object' ? outcome.status : outcome;
-      if (status === undefined || status === 'SEND_OK') this.counters.recordSendAck((monotonicNowNs() - slot.intendedNs) / 1000, this.options.countAckedBytes ? slot.body.length : 0);
+      if (status === undefined || status === 'SEND_OK') this.counters.recordSendAck((nowNs - slot.intendedNs) / 1000, this.options.countAckedBytes ? slot.body.length : 0);
       else this.counters.recordError(status);
     }
-    this.release(slot);
+    this.release(slot, nowNs);
   }
 
   failed(slot: SendSlot<T>, error: unknown): void {
     if (slot.counted) this.counters.recordError(errorCodeOf(error));
-    this.release(slot);
+    this.release(slot, monotonicNowNs());
   }
 
-  private release(slot: SendSlot<T>): void {
+  private release(slot: SendSlot<T>, nowNs: number): void {
     this.freeSlots.push(slot);
-    this.settled(slot.lane);
+    this.settled(slot.lane, nowNs);
   }
 
-  private settled(lane: number): void {
+  private settled(lane: number, nowNs: number): void {
     this.inFlight[lane]!--;
     this.totalInFlight--;
-    this.lastSettledMs = performance.now();
-    this.checkWarmup();
+    this.lastSettledNs = nowNs;
+    this.checkWarmup(nowNs);
     if (this.stopped) {
       if (this.totalInFlight === 0) this.finish();
       return;
     }
-    if (this.options.ratePerSecond === null) this.issue(lane, monotonicNowNs());
+    if (this.options.ratePerSecond === null) this.issue(lane, nowNs);
   }
 
   /** Fixed rate: issue every message whose intended time has come, as the window allows. */
@@ -253,7 +256,7 @@ class SendLoop<T> {
     clearTimeout(this.durationTimer);
     clearTimeout(this.rateTimer);
     this.options.signal?.removeEventListener('abort', this.onAbort);
-    const endMs = this.totalInFlight === 0 ? this.lastSettledMs || performance.now() : performance.now();
+    const endMs = this.totalInFlight === 0 && this.lastSettledNs > 0 ? performanceMsAt(this.lastSettledNs) : performance.now();
     this.resolveRun({ elapsedMs: Math.max(0, endMs - this.measureStartMs), measureStartMs: this.measureStartMs });
   }
 }
