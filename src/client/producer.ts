@@ -35,15 +35,16 @@ import {
   DEFAULT_COMPRESS_OVER_BYTES,
   encodeBatchBody,
   encodeMessageProperties,
-  maybeCompress,
   type BatchEntry,
 } from './message-codec.js';
 import type { BatchSendResult, Message, SendResult } from './message.js';
 import type { MessageQueue } from './message-queue.js';
-import { createSendRequestTo, DEFAULT_TOPIC, parseBatchSendResponse, parseSendResponse } from './send-request.js';
+import { createSendRequestTo, DEFAULT_TOPIC, parseBatchSendResponse } from './send-request.js';
 import { isRetryTopic } from './subscription.js';
 import { buildPublishInfo, TopicPublishInfo } from './topic-publish-info.js';
 import { createCheckTransactionHandler, createEndTransactionRequest, type TransactionChecker, type TransactionState } from './transaction.js';
+import { MessagePreparer, type PreparedMessage } from './message-preparer.js';
+import { createSendCall, parseSingleAnswer, type ParseAnswer, type SendCall } from './send-call.js';
 import { UniqueKeyGenerator } from './unique-key.js';
 
 export interface ProducerOptions extends ClientOptions {
@@ -92,48 +93,7 @@ export type LocalTransaction = (message: Message, result: SendResult) => Transac
 /** How long sendOneway waits between checks when the connection's outbound buffer is full. */
 const ONEWAY_BACKPRESSURE_WAIT_MS = 2;
 
-interface PreparedMessage {
-  topic: string;
-  body: Buffer;
-  sysFlag: number;
-  flag: number;
-  properties: string;
-  uniqueKey: string;
-  reconsumeTimes: number | undefined;
-  maxReconsumeTimes: number | undefined;
-}
-
-/** Turns a send answer into the caller's result; throws MQClientError for failure codes. */
-type ParseAnswer<R extends SendResult> = (response: RemotingCommand, queue: MessageQueue, address: string, prepared: PreparedMessage) => R;
-
-const parseSingleAnswer: ParseAnswer<SendResult> = (response, queue, address, prepared) => parseSendResponse(response, queue, prepared.uniqueKey, address);
-
 const NO_SEND_OPTIONS: SendOptions = Object.freeze({});
-
-/**
- * One send and its attempts: what every attempt shares and where they stand. The attempts run as a
- * chain of `then` callbacks on the answers (no async function, so no promise of our own per layer):
- * the first attempt is encoded and queued before `send` returns when the topic's route is cached.
- */
-interface SendCall<R extends SendResult> {
-  readonly message: Message;
-  readonly prepared: PreparedMessage;
-  readonly options: SendOptions;
-  readonly batch: boolean;
-  readonly parse: ParseAnswer<R>;
-  readonly timeoutMs: number;
-  readonly beganMs: number;
-  /** Whether this is a `send()`, counted in flight and published on the send channel when it ends. */
-  readonly tracked: boolean;
-  info: TopicPublishInfo | undefined;
-  attempts: number;
-  /** Attempts started so far. */
-  attempt: number;
-  lastBroker: string | undefined;
-  lastError: MQClientError | undefined;
-  lastResult: R | undefined;
-  ended: boolean;
-}
 
 export class Producer {
   readonly group: string;
@@ -141,12 +101,10 @@ export class Producer {
   private readonly sendTimeoutMs: number;
   private readonly retryTimes: number;
   private readonly retryNotStoreOk: boolean;
-  private readonly compressOverBytes: number;
-  private readonly compressLevel: number;
   private readonly maxMessageSizeBytes: number;
   private readonly defaultTopicQueueNums: number;
   private readonly faults: LatencyFaultTolerance | undefined;
-  private readonly uniqueKeys: UniqueKeyGenerator;
+  private readonly preparer: MessagePreparer;
   private readonly publishInfos = new Map<string, TopicPublishInfo>();
   /** Topics whose publish info came from TBW102 (replaced once the topic has its own route). */
   private readonly defaultRouted = new Set<string>();
@@ -157,8 +115,6 @@ export class Producer {
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
   private heartbeatBrokers = 0;
-  /** The topic name last validated (sends mostly repeat a topic). */
-  private lastValidTopic: string | undefined;
 
   constructor(options: ProducerOptions) {
     this.instance = new ClientInstance(options, 'producer');
@@ -166,15 +122,18 @@ export class Producer {
     this.sendTimeoutMs = options.sendTimeoutMs ?? 3000;
     this.retryTimes = options.retryTimesWhenSendFailed ?? 2;
     this.retryNotStoreOk = options.retryAnotherBrokerWhenNotStoreOk ?? false;
-    this.compressOverBytes = options.compressOverBytes ?? DEFAULT_COMPRESS_OVER_BYTES;
-    this.compressLevel = options.compressLevel ?? DEFAULT_COMPRESS_LEVEL;
     this.maxMessageSizeBytes = options.maxMessageSizeBytes ?? Limits.maxMessageSizeBytes;
     this.defaultTopicQueueNums = options.defaultTopicQueueNums ?? 4;
     const fault = options.faultTolerance ?? true;
     this.faults = fault === false ? undefined : new LatencyFaultTolerance(fault === true ? {} : fault);
     this.checker = options.checkTransaction;
     const ip = this.instance.options.clientIp;
-    this.uniqueKeys = new UniqueKeyGenerator(isIPv4(ip) ? Buffer.from(ip.split('.').map(Number)) : undefined);
+    this.preparer = new MessagePreparer({
+      uniqueKeys: new UniqueKeyGenerator(isIPv4(ip) ? Buffer.from(ip.split('.').map(Number)) : undefined),
+      maxMessageSizeBytes: this.maxMessageSizeBytes,
+      compressOverBytes: options.compressOverBytes ?? DEFAULT_COMPRESS_OVER_BYTES,
+      compressLevel: options.compressLevel ?? DEFAULT_COMPRESS_LEVEL,
+    });
     this.instance.setHandler(RequestCode.CHECK_TRANSACTION_STATE, createCheckTransactionHandler(this.group, () => this.checker, this.instance.logger));
   }
 
@@ -203,7 +162,7 @@ export class Producer {
     this.inFlight++;
     let prepared: PreparedMessage;
     try {
-      prepared = this.prepare(message, '', 0);
+      prepared = this.preparer.prepare(message, '', 0, startedMs);
     } catch (error) {
       if (sendChannel.hasSubscribers) sendChannel.publish({ clientId: this.clientId, topic: message.topic, messages: 1, durationMs: Date.now() - startedMs, error });
       this.sendFinished();
@@ -225,7 +184,7 @@ export class Producer {
     let prepared: PreparedMessage;
     try {
       this.ensureStarted();
-      prepared = this.prepare(message, '', 0);
+      prepared = this.preparer.prepare(message, '', 0);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -264,7 +223,7 @@ export class Producer {
       if ((message.waitStoreMsgOk ?? true) !== (first.waitStoreMsgOk ?? true)) throw new ClientStateError('ILLEGAL_ARGUMENT', 'waitStoreMsgOk must be the same for a whole batch');
       const body = bodyBytes(message.body);
       if (body.length === 0) throw new ClientStateError('ILLEGAL_ARGUMENT', `message ${index} of the batch has an empty body`);
-      const uniqueKey = this.uniqueKeys.next();
+      const uniqueKey = this.preparer.nextUniqueKey();
       uniqueKeys[index] = uniqueKey;
       entries[index] = { body, flag: message.flag ?? 0, properties: encodeMessageProperties(message, uniqueKey) };
       totalBytes += body.length;
@@ -308,7 +267,7 @@ export class Producer {
     const halfMessage: Message = message.delayLevel === undefined ? message : { ...message, delayLevel: undefined };
     this.inFlight++;
     try {
-      const prepared = this.prepare(halfMessage, extra, SysFlag.TRANSACTION_PREPARED);
+      const prepared = this.preparer.prepare(halfMessage, extra, SysFlag.TRANSACTION_PREPARED);
       let result: SendResult;
       try {
         result = await this.startSend(halfMessage, prepared, options, false, parseSingleAnswer, false, Date.now());
@@ -406,39 +365,8 @@ export class Producer {
     this.publishInfos.set(topic, buildPublishInfo(topic, route));
   }
 
-  /** Validates and encodes what every attempt of a send shares. */
-  private prepare(message: Message, extraProperties: string, extraSysFlag: number): PreparedMessage {
-    const topic = message.topic;
-    // Most producers send to a few topics over and over; the name check runs when the topic changes.
-    if (topic !== this.lastValidTopic) {
-      validateTopicName(topic);
-      this.lastValidTopic = topic;
-    }
-    const raw = bodyBytes(message.body);
-    checkBodySize(raw.length, this.maxMessageSizeBytes);
-    const uniqueKey = this.uniqueKeys.next();
-    const properties = encodeMessageProperties(message, uniqueKey, extraProperties);
-    let body = raw;
-    let sysFlag = extraSysFlag;
-    if (this.compressOverBytes > 0 && raw.length >= this.compressOverBytes) {
-      const compressed = maybeCompress(raw, this.compressOverBytes, this.compressLevel);
-      body = compressed.body;
-      sysFlag |= compressed.sysFlag;
-    }
-    let reconsumeTimes: number | undefined;
-    let maxReconsumeTimes: number | undefined;
-    if (isRetryTopic(topic)) {
-      const properties = message.properties ?? {};
-      const reconsume = properties[MessageProperty.RECONSUME_TIME];
-      const max = properties[MessageProperty.MAX_RECONSUME_TIMES];
-      if (reconsume !== undefined) reconsumeTimes = Number(reconsume) || 0;
-      if (max !== undefined) maxReconsumeTimes = Number(max) || 0;
-    }
-    return { topic, body, sysFlag, flag: message.flag ?? 0, properties, uniqueKey, reconsumeTimes, maxReconsumeTimes };
-  }
-
-  private sendRequest(prepared: PreparedMessage, queue: MessageQueue, batch: boolean): RemotingCommand {
-    return createSendRequestTo(this.group, this.defaultTopicQueueNums, prepared, queue, Date.now(), batch);
+  private sendRequest(prepared: PreparedMessage, queue: MessageQueue, batch: boolean, nowMs: number = Date.now()): RemotingCommand {
+    return createSendRequestTo(this.group, this.defaultTopicQueueNums, prepared, queue, nowMs, batch);
   }
 
   /** Whether a send is ordered (one queue, one attempt). */
@@ -504,23 +432,7 @@ export class Producer {
     tracked: boolean,
     beganMs: number,
   ): Promise<R> {
-    const call: SendCall<R> = {
-      message,
-      prepared,
-      options,
-      batch,
-      parse,
-      timeoutMs: options.timeoutMs ?? this.sendTimeoutMs,
-      beganMs,
-      tracked,
-      info: undefined,
-      attempts: 0,
-      attempt: 0,
-      lastBroker: undefined,
-      lastError: undefined,
-      lastResult: undefined,
-      ended: false,
-    };
+    const call = createSendCall(message, prepared, options, batch, parse, options.timeoutMs ?? this.sendTimeoutMs, beganMs, tracked);
     try {
       const cached = this.publishInfos.get(prepared.topic);
       if (cached !== undefined && cached.queues.length > 0) {
@@ -538,21 +450,23 @@ export class Producer {
     }
   }
 
-  private firstAttempt<R extends SendResult>(call: SendCall<R>, info: TopicPublishInfo): Promise<R> | R {
+  private firstAttempt<R extends SendResult>(call: SendCall<R, SendOptions>, info: TopicPublishInfo): Promise<R> | R {
     call.info = info;
     call.attempts = this.isOrdered(call.message, call.options) ? 1 : 1 + Math.max(0, this.retryTimes);
     return this.nextAttempt(call);
   }
 
   /** Starts the next attempt; when none is left, ends the send with the last result or error. */
-  private nextAttempt<R extends SendResult>(call: SendCall<R>): Promise<R> | R {
+  private nextAttempt<R extends SendResult>(call: SendCall<R, SendOptions>): Promise<R> | R {
     try {
       const { prepared, options } = call;
       const signal = options.signal;
       while (call.attempt < call.attempts) {
         const attempt = call.attempt++;
         if (signal?.aborted) throw abortError(signal, `send to ${prepared.topic}`);
-        const remainingMs = call.timeoutMs - (Date.now() - call.beganMs);
+        // One clock reading serves the time budget, the latency start and bornTimestamp.
+        const nowMs = Date.now();
+        const remainingMs = call.timeoutMs - (nowMs - call.beganMs);
         if (remainingMs <= 0) break;
         const queue = this.pickQueue(call.info!, call.message, options, call.lastBroker);
         call.lastBroker = queue.brokerName;
@@ -562,12 +476,12 @@ export class Producer {
           void this.instance.route(prepared.topic, true).catch(() => undefined);
           continue;
         }
-        const startedMs = Date.now();
+        const startedMs = nowMs;
         let answer: Promise<RemotingCommand>;
         try {
           answer = this.instance.isClosed
             ? Promise.reject(new ClientStateError('CLIENT_CLOSED', `send to ${prepared.topic}: the client is closed`))
-            : this.instance.invokeRaw(address, this.sendRequest(prepared, queue, call.batch), remainingMs, signal);
+            : this.instance.invokeRaw(address, this.sendRequest(prepared, queue, call.batch, nowMs), remainingMs, signal);
         } catch (error) {
           answer = Promise.reject(error);
         }
@@ -584,9 +498,10 @@ export class Producer {
     }
   }
 
-  private attemptAnswered<R extends SendResult>(call: SendCall<R>, response: RemotingCommand, queue: MessageQueue, address: string, startedMs: number): Promise<R> | R {
+  private attemptAnswered<R extends SendResult>(call: SendCall<R, SendOptions>, response: RemotingCommand, queue: MessageQueue, address: string, startedMs: number): Promise<R> | R {
     try {
-      const latencyMs = Date.now() - startedMs;
+      // Only the circuit breaker needs the latency.
+      const latencyMs = this.faults === undefined ? 0 : Date.now() - startedMs;
       let result: R;
       try {
         result = call.parse(response, queue, address, call.prepared);
@@ -609,7 +524,7 @@ export class Producer {
     }
   }
 
-  private attemptFailed<R extends SendResult>(call: SendCall<R>, error: unknown, queue: MessageQueue, address: string, startedMs: number, attempt: number): Promise<R> | R {
+  private attemptFailed<R extends SendResult>(call: SendCall<R, SendOptions>, error: unknown, queue: MessageQueue, address: string, startedMs: number, attempt: number): Promise<R> | R {
     try {
       const clientError = toClientError(error, `send to ${call.prepared.topic} at ${address}`);
       this.faults?.update(queue.brokerName, Date.now() - startedMs, true);
@@ -623,7 +538,7 @@ export class Producer {
   }
 
   /** What a send ends with when no attempt is left: a result not SEND_OK (retryAnotherBrokerWhenNotStoreOk), else the last error. */
-  private gaveUp<R extends SendResult>(call: SendCall<R>): R {
+  private gaveUp<R extends SendResult>(call: SendCall<R, SendOptions>): R {
     if (call.lastResult !== undefined) return call.lastResult;
     const lastError = call.lastError;
     if (lastError !== undefined) {
@@ -634,7 +549,7 @@ export class Producer {
   }
 
   /** Marks the send ended (once); a tracked send leaves the in-flight count and is published. Returns `error`. */
-  private endCall<R extends SendResult>(call: SendCall<R>, result: R | undefined, error: unknown): unknown {
+  private endCall<R extends SendResult>(call: SendCall<R, SendOptions>, result: R | undefined, error: unknown): unknown {
     if (call.ended) return error;
     call.ended = true;
     if (!call.tracked) return error;
