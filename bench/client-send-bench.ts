@@ -9,6 +9,9 @@
  *    client's (cached prefix per millisecond + a table for the counter).
  *  - bench clock: Number(process.hrtime.bigint()) vs performance.now() plus a fixed offset.
  *  - histogram bucket index: float division (before) vs integer shift (after), on latency-like values.
+ *  - acknowledgement bookkeeping: recording each latency into the run's and the interval's histograms
+ *    (before) vs into the interval's only, folded into the run's once a second (after).
+ *  - stamping a bench body: four writeUInt32BE (before) vs byte stores (after).
  *
  * The whole send path (promises, retries, answers) is measured end to end by client-produce-ab.ts.
  *
@@ -19,7 +22,8 @@ import { loadavg, tmpdir } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { createSendRequestTo, DEFAULT_TOPIC } from '../src/client/send-request.js';
 import { UniqueKeyGenerator } from '../src/client/unique-key.js';
-import { monotonicNowNs } from '../src/cli/bench/bench-body.js';
+import { monotonicNowNs, stampBenchBody } from '../src/cli/bench/bench-body.js';
+import { BenchCounters } from '../src/cli/bench/bench-report.js';
 import { LatencyHistogram } from '../src/cli/bench/histogram.js';
 import { UniqueKeyGenerator as ProtocolUniqueKeyGenerator } from '../src/protocol/message-id.js';
 import { encodeCommandAs } from '../src/protocol/remoting-codec.js';
@@ -108,6 +112,17 @@ function oldIndexOf(value: number, subBucketBits: number, halfSubBuckets: number
   return (shift + 1) * halfSubBuckets + Math.floor(value / 2 ** shift) - halfSubBuckets;
 }
 
+// ---- before: stamping a bench body ---------------------------------------------------------------
+
+function oldStampBenchBody(body: Buffer, sendTimeNs: number, sequence: number, warmup = false): void {
+  if (body.length < 16) return;
+  body.writeUInt32BE(warmup ? 0x54424d30 : 0x54424d31, 0);
+  const high = Math.floor(sendTimeNs / 2 ** 32);
+  body.writeUInt32BE(high >>> 0, 4);
+  body.writeUInt32BE((sendTimeNs - high * 2 ** 32) >>> 0, 8);
+  body.writeUInt32BE(sequence >>> 0, 12);
+}
+
 function main(): void {
   console.log(formatMachine(describeMachine(tmpdir())));
   console.log(`calls per measurement: ${CALLS}; loadavg ${loadavg().map((value) => value.toFixed(2)).join(' ')}${gc === undefined ? ' (run with --expose-gc for bytes per call)' : ''}\n`);
@@ -132,12 +147,33 @@ function main(): void {
     return 1 + (latency % 131_072);
   };
 
+  const twoHistograms = [new LatencyHistogram(), new LatencyHistogram()];
+  const counters = new BenchCounters();
+  let acknowledged = 0;
+  const stampTarget = Buffer.alloc(1024);
+  let sequence = 0;
   const pairs: [string, () => unknown, () => unknown][] = [
     ['send request object', oldRequest, newRequest],
     ['send request + frame', () => encodeCommandAs(oldRequest(), opaque++ & 0x7fffffff, 0), () => encodeCommandAs(newRequest(), opaque++ & 0x7fffffff, 0)],
     ['UNIQ_KEY', () => protocolKeys.next(), () => clientKeys.next()],
     ['bench clock (ns)', () => Number(process.hrtime.bigint()), () => monotonicNowNs()],
     ['histogram bucket index', () => oldIndexOf(nextLatency(), 8, 128), () => histogram.indexOf(nextLatency())],
+    [
+      'ack bookkeeping',
+      () => {
+        const latency = nextLatency();
+        twoHistograms[0]!.record(latency);
+        twoHistograms[1]!.record(latency);
+        return ++acknowledged;
+      },
+      () => {
+        counters.recordSendAck(nextLatency(), 1024);
+        // The progress printer's once-a-second fold, at 100k acknowledgements a second.
+        if (counters.acknowledged % 100_000 === 0) counters.endInterval();
+        return counters.acknowledged;
+      },
+    ],
+    ['stamp bench body', () => oldStampBenchBody(stampTarget, 1.8e15 + sequence * 1000, sequence++), () => stampBenchBody(stampTarget, 1.8e15 + sequence * 1000, sequence++)],
   ];
   const results: Record<string, { before: Measured; after: Measured; ratio: number }> = {};
   for (const [name, before, after] of pairs) {

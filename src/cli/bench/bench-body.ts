@@ -55,14 +55,26 @@ export function createBenchBody(sizeBytes: number, seed = 1): Buffer {
   return body;
 }
 
+const TWO_POW_32 = 2 ** 32;
+
+/** Big-endian low 32 bits of `value` at `at`. */
+function putUint32(target: Buffer, at: number, value: number): void {
+  const word = value >>> 0;
+  target[at] = word >>> 24;
+  target[at + 1] = (word >>> 16) & 0xff;
+  target[at + 2] = (word >>> 8) & 0xff;
+  target[at + 3] = word & 0xff;
+}
+
 /** Writes the header into `body` (no-op for bodies shorter than the header). */
 export function stampBenchBody(body: Buffer, sendTimeNs: number, sequence: number, warmup = false): void {
   if (body.length < BENCH_BODY_HEADER_BYTES) return;
-  body.writeUInt32BE(warmup ? BENCH_BODY_WARMUP_MAGIC : BENCH_BODY_MAGIC, 0);
-  const high = Math.floor(sendTimeNs / 2 ** 32);
-  body.writeUInt32BE(high >>> 0, 4);
-  body.writeUInt32BE((sendTimeNs - high * 2 ** 32) >>> 0, 8);
-  body.writeUInt32BE(sequence >>> 0, 12);
+  // Byte stores rather than writeUInt32BE: this runs for every message and the range is checked above.
+  putUint32(body, 0, warmup ? BENCH_BODY_WARMUP_MAGIC : BENCH_BODY_MAGIC);
+  const high = Math.floor(sendTimeNs / TWO_POW_32);
+  putUint32(body, 4, high);
+  putUint32(body, 8, sendTimeNs - high * TWO_POW_32);
+  putUint32(body, 12, sequence);
 }
 
 /** What readBenchSendTimeNs answers for a body without a benchmark header. */

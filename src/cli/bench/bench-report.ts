@@ -63,11 +63,14 @@ export class BenchCounters {
   bytes = 0;
   errorCount = 0;
   readonly errors = new Map<string, number>();
-  /** µs, whole run / this progress interval. */
-  readonly sendLatency = new LatencyHistogram();
+  /**
+   * µs. Each sample is recorded once, in the interval histogram; the progress printer folds an
+   * interval into the totals when it is over (endInterval), and the whole-run views add the two.
+   */
   readonly sendLatencyInterval = new LatencyHistogram();
-  readonly e2eLatency = new LatencyHistogram();
   readonly e2eLatencyInterval = new LatencyHistogram();
+  private readonly sendLatencyBefore = new LatencyHistogram();
+  private readonly e2eLatencyBefore = new LatencyHistogram();
   /** process.cpuUsage() when measuring began and ended (undefined until then). */
   private cpuAtStart: NodeJS.CpuUsage | undefined;
   private cpuAtEnd: NodeJS.CpuUsage | undefined;
@@ -93,7 +96,6 @@ export class BenchCounters {
   recordSendAck(latencyMicros: number, bodyBytes: number): void {
     this.acknowledged++;
     this.bytes += bodyBytes;
-    this.sendLatency.record(latencyMicros);
     this.sendLatencyInterval.record(latencyMicros);
   }
 
@@ -101,15 +103,45 @@ export class BenchCounters {
     this.received++;
     this.bytes += bodyBytes;
     if (e2eMicros >= 0) {
-      this.e2eLatency.record(e2eMicros);
       this.e2eLatencyInterval.record(e2eMicros);
     }
+  }
+
+  /** Send latencies of the whole run (a new histogram: the totals plus the current interval). */
+  get sendLatency(): LatencyHistogram {
+    return merged(this.sendLatencyBefore, this.sendLatencyInterval);
+  }
+
+  /** End-to-end latencies of the whole run (a new histogram). */
+  get e2eLatency(): LatencyHistogram {
+    return merged(this.e2eLatencyBefore, this.e2eLatencyInterval);
+  }
+
+  /** Ends a progress interval: its samples join the totals and the interval histograms start empty. */
+  endInterval(): void {
+    this.sendLatencyBefore.add(this.sendLatencyInterval);
+    this.sendLatencyInterval.reset();
+    this.e2eLatencyBefore.add(this.e2eLatencyInterval);
+    this.e2eLatencyInterval.reset();
+  }
+
+  /** Forgets every end-to-end latency so far (e2e drops the receipts of warm-up messages). */
+  resetE2eLatency(): void {
+    this.e2eLatencyBefore.reset();
+    this.e2eLatencyInterval.reset();
   }
 
   recordError(code: string): void {
     this.errorCount++;
     this.errors.set(code, (this.errors.get(code) ?? 0) + 1);
   }
+}
+
+function merged(before: LatencyHistogram, interval: LatencyHistogram): LatencyHistogram {
+  const whole = new LatencyHistogram({ subBucketBits: before.subBucketBits, highestTrackableValue: before.highestTrackableValue });
+  whole.add(before);
+  whole.add(interval);
+  return whole;
 }
 
 export function loadAverage(): number[] {
@@ -173,8 +205,7 @@ export class ProgressPrinter {
     }
     parts.push(`${((counters.bytes - this.lastBytes) / seconds / 1e6).toFixed(1)} MB/s`, `errors ${counters.errorCount}`);
     this.write(parts.join('  '));
-    counters.sendLatencyInterval.reset();
-    counters.e2eLatencyInterval.reset();
+    counters.endInterval();
     this.lastMs = now;
     this.lastSent = counters.sent;
     this.lastAcknowledged = counters.acknowledged;
@@ -236,7 +267,9 @@ export function buildSummary(input: SummaryInput, counters: BenchCounters): Benc
   };
   const cpuMicros = counters.measuredCpuMicros();
   if (cpuMicros !== undefined && messages > 0) summary.cpuMicrosPerMessage = Math.round((cpuMicros / messages) * 100) / 100;
-  if (counters.sendLatency.count > 0) summary.sendLatencyMs = counters.sendLatency.summaryMs();
-  if (counters.e2eLatency.count > 0) summary.e2eLatencyMs = counters.e2eLatency.summaryMs();
+  const sendLatency = counters.sendLatency;
+  const e2eLatency = counters.e2eLatency;
+  if (sendLatency.count > 0) summary.sendLatencyMs = sendLatency.summaryMs();
+  if (e2eLatency.count > 0) summary.e2eLatencyMs = e2eLatency.summaryMs();
   return summary;
 }

@@ -281,7 +281,7 @@ export async function runE2eBench(options: RemotingBenchOptions): Promise<BenchS
       // Receipts of warm-up messages are dropped: measuring starts with a clean slate.
       counters.received = 0;
       counters.bytes = 0;
-      counters.e2eLatency.reset();
+      counters.resetE2eLatency();
       measureStartMs = performance.now();
       if (options.quiet) return;
       progress = new ProgressPrinter(counters, performance.now(), log);
