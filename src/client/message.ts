@@ -93,10 +93,11 @@ export interface RecordLayout {
 }
 
 /**
- * A message read from a broker. It reads its fixed fields from the record when made and keeps a
- * reference to the pulled bytes (which its body, a view, keeps alive anyway); the properties string
- * and the hosts are decoded only when asked for, since a consumer that reads the body and its offset
- * never needs them. The topic is decoded once, and not at all when it is the queue's own.
+ * A message read from a broker. It keeps a reference to the pulled bytes (which its body, a view,
+ * keeps alive anyway) and reads the record's fields from them when asked: a consumer that reads the
+ * body and the queue offset never pays for the properties string, the hosts, or the timestamps and
+ * offsets that would be heap numbers. The topic is decoded once, and not at all when it is the
+ * queue's own. reconsumeTimes and topic stay plain fields: consumers change them.
  */
 export class ReceivedMessage {
   /** The topic the message was sent to (restored from RETRY_TOPIC for retries). */
@@ -104,17 +105,11 @@ export class ReceivedMessage {
   /** The queue it was read from (for a retry, a queue of `%RETRY%group`). */
   readonly queue: MessageQueue;
   readonly queueOffset: number;
-  /** Physical offset in the broker's commit log. */
-  readonly commitLogOffset: number;
   /** The body, decompressed when it was sent compressed. A view into the pulled bytes. */
   readonly body: Buffer;
-  readonly flag: number;
   readonly sysFlag: number;
-  readonly bornTimestamp: number;
-  readonly storeTimestamp: number;
   /** How often it was handed back for retry (orderly consumers count local retries too). */
   reconsumeTimes: number;
-  readonly preparedTransactionOffset: number;
   /** The record's bytes and where it starts in them. */
   private readonly source: Buffer;
   private readonly position: number;
@@ -130,17 +125,9 @@ export class ReceivedMessage {
     this.position = position;
     this.queue = queue;
     this.queueOffset = readInt64(source, position + RecordField.QUEUE_OFFSET);
-    this.commitLogOffset = readInt64(source, position + RecordField.PHYSICAL_OFFSET);
     this.body = body;
-    this.flag = source.readInt32BE(position + RecordField.FLAG);
-    const sysFlag = source.readInt32BE(position + RecordField.SYS_FLAG);
-    this.sysFlag = sysFlag;
-    this.bornTimestamp = readInt64(source, position + RecordField.BORN_TIMESTAMP);
-    const storeTimestampAt = this.storeTimestampAt();
-    this.storeTimestamp = readInt64(source, storeTimestampAt);
-    const storeHostEnd = storeTimestampAt + 8 + (sysFlag & SysFlag.STOREHOST_V6 ? 16 : 4) + 4;
-    this.reconsumeTimes = source.readInt32BE(storeHostEnd);
-    this.preparedTransactionOffset = readInt64(source, storeHostEnd + 4);
+    this.sysFlag = source.readInt32BE(position + RecordField.SYS_FLAG);
+    this.reconsumeTimes = source.readInt32BE(this.storeHostEnd());
     this.propertiesStart = layout.propertiesStart;
     this.propertiesLength = layout.propertiesLength;
     this.propertiesText = layout.propertiesLength > 0 ? undefined : '';
@@ -149,6 +136,27 @@ export class ReceivedMessage {
       const original = getProperty(this.rawProperties, MessageProperty.RETRY_TOPIC);
       if (original !== undefined && original.length > 0) this.topic = original;
     }
+  }
+
+  /** Physical offset in the broker's commit log. */
+  get commitLogOffset(): number {
+    return readInt64(this.source, this.position + RecordField.PHYSICAL_OFFSET);
+  }
+
+  get flag(): number {
+    return this.source.readInt32BE(this.position + RecordField.FLAG);
+  }
+
+  get bornTimestamp(): number {
+    return readInt64(this.source, this.position + RecordField.BORN_TIMESTAMP);
+  }
+
+  get storeTimestamp(): number {
+    return readInt64(this.source, this.storeTimestampAt());
+  }
+
+  get preparedTransactionOffset(): number {
+    return readInt64(this.source, this.storeHostEnd() + 4);
   }
 
   /** The raw `k\x01v\x02` properties string. */
@@ -217,6 +225,11 @@ export class ReceivedMessage {
   /** Where STORETIMESTAMP sits: after the born host, whose size depends on sysFlag. */
   private storeTimestampAt(): number {
     return this.position + RecordField.BORN_HOST + (this.sysFlag & SysFlag.BORNHOST_V6 ? 16 : 4) + 4;
+  }
+
+  /** Where RECONSUMETIMES sits: after the store host. */
+  private storeHostEnd(): number {
+    return this.storeTimestampAt() + 8 + (this.sysFlag & SysFlag.STOREHOST_V6 ? 16 : 4) + 4;
   }
 
   private storeHostAddress(): HostAddress {
