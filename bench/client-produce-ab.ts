@@ -13,17 +13,22 @@
  *   node dist/bench/client-produce-ab.js --old <old checkout root> [--new <checkout root>]
  *        [--rounds 3] [--duration 5] [--warmup 2] [--producers 4] [--window 256] [--cpu-prof <dir>]
  *
+ * `--target tidemq` drives a fresh `tidemq start` (this checkout's broker, ASYNC_FLUSH, 64 MiB commit-log
+ * files, the topic created by the bench) per run instead of the baseline server: the race's TideMQ
+ * produce phase, where producer and broker share the machine's cores.
+ *
  * A checkout root is a directory with `dist/src/cli/tidemq.js` built in it (the old one: for example
  * `git archive <commit> | tar -x -C /tmp/old`, node_modules symlinked, `npx tsc -p .`). Without
  * `--old` only the new build runs. `--cpu-prof <dir>` profiles the producer of the last round of
  * each build (node --cpu-prof), for bench/race/cpu-profile-summary.js.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { makeTempHome, startStandalone } from '../test/support/tidemq-process.js';
 import { describeMachine, formatMachine } from './machine.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -40,6 +45,7 @@ const { values } = parseArgs({
     producers: { type: 'string', default: '4' },
     window: { type: 'string', default: '256' },
     'cpu-prof': { type: 'string' },
+    target: { type: 'string', default: 'baseline' },
   },
 });
 
@@ -65,6 +71,14 @@ function processCpuMicros(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/** A fresh `tidemq start` in `directory` (ASYNC_FLUSH, 64 MiB commit-log files, as the race runs it). */
+async function startTideMq(directory: string): Promise<{ pid: number; address: string; stop(): Promise<void> }> {
+  const confPath = join(directory, 'broker.conf');
+  writeFileSync(confPath, 'mappedFileSizeCommitLog=67108864\nautoCreateTopicEnable=true\nflushDiskType=ASYNC_FLUSH\n');
+  const started = await startStandalone(directory, ['-c', confPath]);
+  return { pid: started.child.pid!, address: started.namesrvAddr, stop: async () => void (await started.stop()) };
 }
 
 async function startBaseline(directory: string): Promise<{ pid: number; address: string; stop(): Promise<void> }> {
@@ -108,7 +122,7 @@ async function runProducer(build: string, root: string, address: string, serverP
     values.warmup,
     '--quiet',
     // The baseline server routes every topic to itself; it has no admin requests to create one.
-    '--no-create-topic',
+    ...(values.target === 'tidemq' ? [] : ['--no-create-topic']),
   ];
   const serverCpuBefore = processCpuMicros(serverPid);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -162,14 +176,15 @@ async function main(): Promise<void> {
   if (values.old !== undefined) builds.push(['old', resolve(values.old)]);
   builds.push(['new', resolve(values.new)]);
   const rounds = Number(values.rounds);
+  console.log(`target: ${values.target === 'tidemq' ? 'tidemq start (ASYNC_FLUSH), fresh per run' : 'baseline server (ASYNC_FLUSH)'}`);
   console.log(`builds: ${builds.map(([name, root]) => `${name}=${root}`).join(' ')}; ${rounds} rounds of ${values.duration} s (+${values.warmup} s warm-up), ${values.producers} producers × window ${values.window}; loadavg ${loadavg().map((value) => value.toFixed(2)).join(' ')}`);
   const results: RunResult[] = [];
   for (let round = 0; round < rounds; round++) {
     // Alternate the order so neither build always runs right after a server restart.
     const order = round % 2 === 0 ? builds : [...builds].reverse();
     for (const [name, root] of order) {
-      const directory = mkdtempSync(join(tmpdir(), 'client-ab-'));
-      const server = await startBaseline(directory);
+      const directory = values.target === 'tidemq' ? makeTempHome('client-ab-tidemq-').home : mkdtempSync(join(tmpdir(), 'client-ab-'));
+      const server = values.target === 'tidemq' ? await startTideMq(directory) : await startBaseline(directory);
       try {
         const profileDir = round === rounds - 1 ? values['cpu-prof'] : undefined;
         const result = await runProducer(name, root, server.address, server.pid, profileDir);
