@@ -12,6 +12,7 @@
  *
  *   node dist/bench/client-produce-ab.js --old <old checkout root> [--new <checkout root>]
  *        [--rounds 3] [--duration 5] [--warmup 2] [--producers 4] [--window 256] [--cpu-prof <dir>]
+ *        [--target baseline|tidemq] [--new-node-args=--single-threaded-gc]
  *
  * `--target tidemq` drives a fresh `tidemq start` (this checkout's broker, ASYNC_FLUSH, 64 MiB commit-log
  * files, the topic created by the bench) per run instead of the baseline server: the race's TideMQ
@@ -46,6 +47,8 @@ const { values } = parseArgs({
     window: { type: 'string', default: '256' },
     'cpu-prof': { type: 'string' },
     target: { type: 'string', default: 'baseline' },
+    /** Extra node flags for the producer process of the new build (GC experiments), space-separated. */
+    'new-node-args': { type: 'string', default: '' },
   },
 });
 
@@ -106,6 +109,7 @@ async function startBaseline(directory: string): Promise<{ pid: number; address:
 
 async function runProducer(build: string, root: string, address: string, serverPid: number, profileDir: string | undefined): Promise<RunResult> {
   const args = [
+    ...(build === 'new' && values['new-node-args'] !== '' ? values['new-node-args'].split(' ') : []),
     ...(profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `producer-${build}.cpuprofile`]),
     join(root, 'dist/src/cli/tidemq.js'),
     'bench',
