@@ -91,12 +91,13 @@ function hashOf(queueRef: number, startOffset: number, popTimeMs: number): numbe
   return hash ^ (hash >>> 12);
 }
 
-function queueKey(group: string, topic: string, queueId: number): string {
-  return `${group}\u0000${topic}\u0000${queueId}`;
-}
 
 export class CheckpointTable {
-  private readonly queuesByKey = new Map<string, PopQueue>();
+  /**
+   * Group → topic → queue id → queue. Nested maps rather than one map keyed by a joined string: every
+   * ack looks its queue up, and joining the strings allocated and hashed a new one each time.
+   */
+  private readonly queuesByName = new Map<string, Map<string, Map<number, PopQueue>>>();
   private readonly queuesByRef = new Map<number, PopQueue>();
   /** Un-acked messages in flight per group. */
   private readonly inflightByGroup = new Map<string, number>();
@@ -148,7 +149,7 @@ export class CheckpointTable {
   }
 
   findQueue(group: string, topic: string, queueId: number): PopQueue | undefined {
-    return this.queuesByKey.get(queueKey(group, topic, queueId));
+    return this.queuesByName.get(group)?.get(topic)?.get(queueId);
   }
 
   queueByRef(ref: number): PopQueue | undefined {
@@ -161,14 +162,23 @@ export class CheckpointTable {
 
   /** Returns the queue and whether it was created now (the caller then logs its QUEUE record). */
   getOrCreateQueue(group: string, topic: string, originalTopic: string, queueId: number, ref?: number): { queue: PopQueue; created: boolean } {
-    const key = queueKey(group, topic, queueId);
-    const existing = this.queuesByKey.get(key);
+    const existing = this.findQueue(group, topic, queueId);
     if (existing) return { queue: existing, created: false };
     const queueRef = ref ?? this.nextRef;
     assert(queueRef > 0 && !this.queuesByRef.has(queueRef), `pop queue ref ${queueRef} reused`);
     this.nextRef = Math.max(this.nextRef, queueRef + 1);
     const queue = new PopQueue(queueRef, group, topic, originalTopic, queueId);
-    this.queuesByKey.set(key, queue);
+    let byTopic = this.queuesByName.get(group);
+    if (byTopic === undefined) {
+      byTopic = new Map();
+      this.queuesByName.set(group, byTopic);
+    }
+    let byQueueId = byTopic.get(topic);
+    if (byQueueId === undefined) {
+      byQueueId = new Map();
+      byTopic.set(topic, byQueueId);
+    }
+    byQueueId.set(queueId, queue);
     this.queuesByRef.set(queueRef, queue);
     return { queue, created: true };
   }
