@@ -6,17 +6,19 @@
  *  (a) stores enough messages over 8 queues,
  *  (b) pops (PopService.pop, what POP_MESSAGE and gRPC ReceiveMessage call) with a 1 h invisible
  *      time until exactly L messages are in flight, for each level L (default 10k, 50k, 100k, 200k),
- *  (c) at each level acks TIDEMQ_BENCH_POP_ACKS random in-flight messages through the broker's
- *      ACK_MESSAGE handler (header parsing, receipt-handle parsing, the checkpoint lookup and the
- *      pop log record), 32 per event-loop turn so the pop log's per-turn write is in the timing, and
- *      after each 32 pops 32 more (untimed), so the level stays at L ± 32 while it is measured;
+ *      going up through the levels and then down again (acking down, untimed);
+ *  (c) at each level, on both ways, acks TIDEMQ_BENCH_POP_ACKS random in-flight messages through the
+ *      broker's ACK_MESSAGE handler (header parsing, receipt-handle parsing, the checkpoint lookup
+ *      and the pop log record), 32 per event-loop turn so the pop log's per-turn write is in the
+ *      timing, and after each 32 pops 32 more (untimed), so the level stays at L ± 32;
  *  (d) measures memory as V8 heap used + external (typed-array backing stores live outside the heap,
- *      so heap alone would hide them) after two forced GCs, before the pops and at each level.
+ *      so heap alone would hide them) after two forced GCs, before the pops and at each level going
+ *      up, and after everything is acked.
  *
- * It prints acks/s (median of five slices), CPU µs per ack (process.cpuUsage, all threads; steadier
- * than wall time on a shared machine), their ratio against the first level, and bytes per in-flight
- * message. The benchmark's own record of the handles is typed arrays allocated before the baseline,
- * so it does not count as broker memory. It never fails on numbers.
+ * It prints acks/s and CPU µs per ack (process.cpuUsage, all threads; steadier than wall time on a
+ * shared machine), medians over seven slices per pass, their ratio against the smallest level, and
+ * bytes per in-flight message. The benchmark's own record of the handles is typed arrays allocated
+ * before the baseline, so it does not count as broker memory. It never fails on numbers.
  *
  *   npm run bench:pop                     (= tsc -p . && node --expose-gc dist/bench/pop-bench.js)
  *   TIDEMQ_BENCH_POP_LEVELS=10000,50000,100000,200000
@@ -64,6 +66,14 @@ function memoryBytes(): number {
   return usage.heapUsed + usage.external;
 }
 
+/** Wall ms of one forced full collection (what the in-flight state costs each major GC to trace). */
+function fullGcMs(): number {
+  if (!gc) return Number.NaN;
+  const startMs = performance.now();
+  gc();
+  return performance.now() - startMs;
+}
+
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** What a client keeps of each in-flight message, in typed arrays sized once (not broker memory). */
@@ -109,9 +119,15 @@ class ClientHandles {
 
 interface LevelResult {
   inflight: number;
+  /** Medians over the slices of both passes (up and down). */
   acksPerSecond: number;
   cpuMicrosPerAck: number;
+  /** Medians of each pass alone (the largest level is measured once: both are the same). */
+  cpuMicrosPerAckUp: number;
+  cpuMicrosPerAckDown: number;
   bytesPerInflight: number;
+  /** One forced full GC at this level, ms (median of three). */
+  fullGcMs: number;
   /** Bytes of the checkpoint table's and the expiry wheel's arrays per in-flight message. */
   tableBytesPerInflight: number;
 }
@@ -184,21 +200,27 @@ async function ackDown(run: Run, level: number): Promise<void> {
   }
 }
 
-async function measureLevel(run: Run, inflight: number, acks: number): Promise<Omit<LevelResult, 'bytesPerInflight' | 'tableBytesPerInflight'>> {
-  const slice = Math.max(ACKS_PER_TURN, Math.floor(acks / SLICES / ACKS_PER_TURN) * ACKS_PER_TURN);
-  const rates: number[] = [];
-  const cpuPerAck: number[] = [];
-  for (let index = 0; index < SLICES; index++) {
-    const timing = await timedAcks(run, slice);
-    rates.push(slice / (timing.wallMs / 1000));
-    cpuPerAck.push(timing.cpuMicros / slice);
-  }
-  const median = (values: number[]): number => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-  return { inflight, acksPerSecond: median(rates), cpuMicrosPerAck: median(cpuPerAck) };
+interface Slices {
+  rates: number[];
+  cpuPerAck: number[];
 }
 
+/** Times `acks` acks at the current level in SLICES slices. */
+async function measureSlices(run: Run, acks: number): Promise<Slices> {
+  const slice = Math.max(ACKS_PER_TURN, Math.floor(acks / SLICES / ACKS_PER_TURN) * ACKS_PER_TURN);
+  const slices: Slices = { rates: [], cpuPerAck: [] };
+  for (let index = 0; index < SLICES; index++) {
+    const timing = await timedAcks(run, slice);
+    slices.rates.push(slice / (timing.wallMs / 1000));
+    slices.cpuPerAck.push(timing.cpuMicros / slice);
+  }
+  return slices;
+}
+
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
 function messagesNeeded(levels: number[], acks: number): number {
-  return Math.max(...levels) + (levels.length + 1) * (acks + 2 * ACKS_PER_TURN * SLICES) + ACKS_PER_TURN;
+  return Math.max(...levels) + 2 * levels.length * (acks + 2 * ACKS_PER_TURN * SLICES) + ACKS_PER_TURN;
 }
 
 /** Stores the messages of one run (all runs' before any is measured: writing disturbs the memory figures). */
@@ -225,22 +247,44 @@ async function runBatch(deps: BrokerDeps, batch: number, levels: number[], acks:
   registerPopHandlers(handlers, deps, pop);
   const run: Run = { pop, ack: handlers.get(RequestCode.ACK_MESSAGE)!, group: `G-${label}-${batch}`, topic, batch, handles: new ClientHandles(maxLevel + ACKS_PER_TURN), brokerName: deps.config.brokerName };
   const baseline = memoryBytes();
-  const results: LevelResult[] = [];
   let popMs = 0;
   const ascending = [...levels].sort((a, b) => a - b);
-  // The first level again at the end (acked down to it, untimed): shows what is order, not size.
-  for (const [step, level] of [...ascending, ascending[0]!].entries()) {
+  // Up through the levels and down again (acked down, untimed), each level but the top measured on
+  // both ways: what drifts with time or order (JIT, heap sizing, the machine's load) then weighs on
+  // small and large levels alike, and what grows with the in-flight count shows.
+  const sequence = [...ascending, ...ascending.slice(0, -1).reverse()];
+  const up = new Map<number, Slices & { bytes: number; tableBytes: number; gcMs: number }>();
+  const down = new Map<number, Slices>();
+  for (const [step, level] of sequence.entries()) {
     const popStart = performance.now();
     if (level >= run.handles.count) await popInto(run, level - run.handles.count);
     else await ackDown(run, level);
     if (step < ascending.length) popMs += performance.now() - popStart;
     if (pop.inflightMessages(run.group) !== level) throw new Error(`expected ${level} in flight, got ${pop.inflightMessages(run.group)}`);
-    const bytes = memoryBytes() - baseline;
-    // stateStats() is new with the compact table; NaN when this bench runs against older code.
-    const tableBytes = (pop as { stateStats?: () => { bytes: number } }).stateStats?.().bytes ?? Number.NaN;
-    const measured = await measureLevel(run, level, acks);
-    results.push({ ...measured, bytesPerInflight: bytes / level, tableBytesPerInflight: tableBytes / level });
+    if (step < ascending.length) {
+      const bytes = memoryBytes() - baseline;
+      // stateStats() is new with the compact table; NaN when this bench runs against older code.
+      const tableBytes = (pop as { stateStats?: () => { bytes: number } }).stateStats?.().bytes ?? Number.NaN;
+      const gcMs = median([fullGcMs(), fullGcMs(), fullGcMs()]);
+      up.set(level, { ...(await measureSlices(run, acks)), bytes, tableBytes, gcMs });
+    } else {
+      down.set(level, await measureSlices(run, acks));
+    }
   }
+  const results: LevelResult[] = ascending.map((level) => {
+    const first = up.get(level)!;
+    const second = down.get(level) ?? first;
+    return {
+      inflight: level,
+      acksPerSecond: median([...first.rates, ...(second === first ? [] : second.rates)]),
+      cpuMicrosPerAck: median([...first.cpuPerAck, ...(second === first ? [] : second.cpuPerAck)]),
+      cpuMicrosPerAckUp: median(first.cpuPerAck),
+      cpuMicrosPerAckDown: median(second.cpuPerAck),
+      bytesPerInflight: first.bytes / level,
+      fullGcMs: first.gcMs,
+      tableBytesPerInflight: first.tableBytes / level,
+    };
+  });
   await ackDown(run, 0);
   if (pop.inflightMessages(run.group) !== 0) throw new Error('messages left in flight after acking all');
   const bytesAfterAllAcked = memoryBytes() - baseline;
@@ -281,13 +325,12 @@ async function main(): Promise<void> {
     rmSync(workDir, { recursive: true, force: true });
   }
   for (const result of results) {
-    // Slowdowns are against the first level measured again at the end, when the JIT and the heap are
-    // as warm as for the larger levels (the first row is often slower only for being first).
-    const first = result.levels[result.levels.length - 1]!;
+    const first = result.levels[0]!;
     console.log(`\nbatch ${result.batch} per pop (${result.batch === 1 ? 'one checkpoint per message' : 'checkpoints of up to 32'}); pops ${fixed(result.popsPerSecond)} messages/s`);
-    console.log(`  in flight | acks/s  | CPU µs/ack | slowdown vs the last row: acks/s  CPU | B per in-flight message: heap+external (table arrays)`);
+    console.log('  in flight | acks/s  | CPU µs/ack (going up / down) | slowdown vs the first row: acks/s  CPU | B per in-flight message: heap+external (table arrays) | full GC ms');
     for (const level of result.levels) {
-      console.log(`  ${String(level.inflight).padStart(9)} | ${fixed(level.acksPerSecond).padStart(7)} | ${fixed(level.cpuMicrosPerAck, 2).padStart(10)} | ${fixed(first.acksPerSecond / level.acksPerSecond, 2).padStart(29)}x ${fixed(level.cpuMicrosPerAck / first.cpuMicrosPerAck, 2).padStart(4)}x | ${fixed(level.bytesPerInflight)} (${fixed(level.tableBytesPerInflight)})`);
+      const cpu = `${fixed(level.cpuMicrosPerAck, 2)} (${fixed(level.cpuMicrosPerAckUp, 2)} / ${fixed(level.cpuMicrosPerAckDown, 2)})`;
+      console.log(`  ${String(level.inflight).padStart(9)} | ${fixed(level.acksPerSecond).padStart(7)} | ${cpu.padStart(28)} | ${fixed(first.acksPerSecond / level.acksPerSecond, 2).padStart(30)}x ${fixed(level.cpuMicrosPerAck / first.cpuMicrosPerAck, 2).padStart(4)}x | ${fixed(level.bytesPerInflight)} (${fixed(level.tableBytesPerInflight)}) | ${fixed(level.fullGcMs, 1)}`);
     }
     console.log(`  after acking everything: ${fixed(result.bytesAfterAllAcked / 1024 / 1024, 1)} MiB above the baseline`);
   }

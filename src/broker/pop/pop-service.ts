@@ -5,15 +5,17 @@
  *
  * - pop: reads the queues (queue-popper.ts), records a checkpoint per queue in the pop log before
  *   answering, and long-polls (pop-long-polling.ts) when nothing is there.
- * - ack / changeInvisibleTime: find the checkpoint by the receipt handle (one map lookup) and set a
- *   bit, or replace the message's checkpoint by a new one of one message.
+ * - ack / changeInvisibleTime: find the checkpoint by the receipt handle (one hash lookup in the
+ *   checkpoint table, checkpoint-table.ts) and set a bit, or replace the message's checkpoint by a
+ *   new one of one message.
  * - One shared tick (tickIntervalMs) takes due checkpoints out of the expiry wheel and re-stores their
  *   un-acked messages (pop-reviver.ts: pop retry topic with reconsumeTimes + 1, or the DLQ), expires
  *   held pops, fdatasyncs the pop log every syncIntervalMs and compacts it past compactLogBytes. A
  *   revived checkpoint is dropped only once its copies are durable by the flush mode (store.waitDurable).
  *   The pop log is synced on its own schedule, so dropping it earlier could lose a message to a power cut.
  * - In-flight messages are capped per group (maxInflightMessagesPerGroup) and in total; past the cap
- *   a pop answers POLLING_FULL.
+ *   a pop answers POLLING_FULL. The memory of the POP state has a hard limit (maxCheckpoints, about
+ *   60 B each): past it pops and changes of invisible time fail with SYSTEM_BUSY.
  */
 import { isTideError, ResponseCode, TideError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
