@@ -295,6 +295,10 @@ export class CheckpointTable {
     return this.queuesByRef.get(this.i32[slot * I32_STRIDE + I_QUEUE_REF]!)!;
   }
 
+  queueRefOf(slot: CheckpointSlot): number {
+    return this.i32[slot * I32_STRIDE + I_QUEUE_REF]!;
+  }
+
   startOffsetOf(slot: CheckpointSlot): number {
     return this.f64[slot * F64_STRIDE + F_START_OFFSET]!;
   }

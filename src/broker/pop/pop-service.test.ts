@@ -248,6 +248,7 @@ test('past the broker-wide checkpoint limit pops and changes of invisible time a
   const third = await pop.pop(request('G', 'SvcLimit', { queueId: 1, maxMessages: 32 }));
   assert.deepEqual([first, second, third].map((result) => result.messages.length), [1, 1, 4]);
   assert.deepEqual(pop.stateStats().checkpoints, 3);
+  assert.equal(pop.stateStats().capacity, 3, 'the table never grows past its limit');
   await assert.rejects(pop.pop(request('G', 'SvcLimit')), (error: unknown) => isTideError(error, 'SYSTEM_BUSY'));
   await assert.rejects(pop.pop(request('Other', 'SvcLimit')), (error: unknown) => isTideError(error, 'SYSTEM_BUSY'), 'the limit is per broker, not per group');
   const popAnswer = await new Promise<RemotingCommand>((resolve) => {

@@ -134,7 +134,7 @@ export class PopState {
     const { table } = this;
     const fresh = table.ack(slot, bits);
     if (fresh === 0) return 0;
-    encodeAck(this.log.pending, table.queueOf(slot).ref, table.startOffsetOf(slot), table.popTimeOf(slot), fresh);
+    encodeAck(this.log.pending, table.queueRefOf(slot), table.startOffsetOf(slot), table.popTimeOf(slot), fresh);
     this.log.afterAppend();
     if (table.allAcked(slot)) {
       this.wheel.remove(slot);
@@ -147,7 +147,7 @@ export class PopState {
   done(slot: CheckpointSlot): void {
     const { table } = this;
     assert(table.isLive(slot) && table.isReviving(slot), 'only a reviving checkpoint is done');
-    encodeDone(this.log.pending, table.queueOf(slot).ref, table.startOffsetOf(slot), table.popTimeOf(slot));
+    encodeDone(this.log.pending, table.queueRefOf(slot), table.startOffsetOf(slot), table.popTimeOf(slot));
     this.wheel.remove(slot);
     table.remove(slot);
     this.log.afterAppend();
@@ -193,7 +193,7 @@ export class PopState {
     }
     const { table } = this;
     table.forEach((slot) => {
-      encodeCheckpoint(encoder, table.queueOf(slot).ref, table.startOffsetOf(slot), table.popTimeOf(slot), table.invisibleTimeOf(slot), -1, table.ackedBitsOf(slot), table.countOf(slot), table.diffsOf(slot));
+      encodeCheckpoint(encoder, table.queueRefOf(slot), table.startOffsetOf(slot), table.popTimeOf(slot), table.invisibleTimeOf(slot), -1, table.ackedBitsOf(slot), table.countOf(slot), table.diffsOf(slot));
     });
   }
 
