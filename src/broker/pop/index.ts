@@ -1,5 +1,5 @@
 /** POP consumption: the service the remoting handlers and the gRPC gateway call, and its handlers. */
-export { createPopService, MAX_POP_MESSAGES, PopService } from './pop-service.js';
+export { createPopService, MAX_POP_CHECKPOINTS, MAX_POP_MESSAGES, PopService } from './pop-service.js';
 export type {
   AckStatus,
   ChangeInvisibleTimeResult,

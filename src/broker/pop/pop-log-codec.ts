@@ -23,7 +23,7 @@
  */
 import { crc32 } from 'node:zlib';
 import { assert } from '../../common/assert.js';
-import { readInt64, writeInt64 } from '../../protocol/message-record.js';
+import { readInt64 } from '../../protocol/message-record.js';
 
 export const PopLogRecordType = {
   QUEUE: 1,
@@ -101,6 +101,37 @@ export interface FifoRecord {
 
 export type PopLogRecord = QueueRecord | OffsetRecord | CheckpointRecord | AckRecord | DoneRecord | FifoRecord;
 
+const TWO_POW_32 = 2 ** 32;
+
+/** Stores the low 32 bits of `value` big-endian at `position` (the caller made room). */
+function putUint32(target: Buffer, position: number, value: number): void {
+  target[position] = value >>> 24;
+  target[position + 1] = (value >>> 16) & 0xff;
+  target[position + 2] = (value >>> 8) & 0xff;
+  target[position + 3] = value & 0xff;
+}
+
+/** CRC-32 (the IEEE polynomial, reflected: what zlib.crc32 computes) by bytes, for short frames. */
+const CRC_TABLE = (() => {
+  const table = new Int32Array(256);
+  for (let byte = 0; byte < 256; byte++) {
+    let crc = byte;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
+    table[byte] = crc;
+  }
+  return table;
+})();
+/** Below this many bytes a table loop beats zlib.crc32's call and the subarray it needs. */
+const SMALL_FRAME_BYTES = 128;
+
+/** zlib.crc32 of bytes[from, to), as an unsigned number. Exported for its test. */
+export function frameCrc32(bytes: Buffer, from: number, to: number): number {
+  if (to - from >= SMALL_FRAME_BYTES) return crc32(bytes.subarray(from, to)) >>> 0;
+  let crc = -1;
+  for (let index = from; index < to; index++) crc = CRC_TABLE[(crc ^ bytes[index]!) & 0xff]! ^ (crc >>> 8);
+  return (crc ^ -1) >>> 0;
+}
+
 /** A growable byte buffer records are encoded into (the log's pending writes, a snapshot). */
 export class FrameEncoder {
   buffer: Buffer;
@@ -127,9 +158,12 @@ export class FrameEncoder {
     this.buffer = grown;
   }
 
-  begin(type: number, maxPayloadBytes: number): void {
+  /** Starts a frame; `maxFieldBytes` is the most its fields (after the type byte) will take. */
+  begin(type: number, maxFieldBytes: number): void {
     assert(this.frameStart < 0, 'nested frame');
-    this.ensure(FRAME_HEADER_BYTES + maxPayloadBytes);
+    // The type byte is reserved here too: the callers count only their fields (before, the last
+    // byte of a record could land past the buffer when a frame ended exactly at its end).
+    this.ensure(FRAME_HEADER_BYTES + 1 + maxFieldBytes);
     this.frameStart = this.length;
     this.length += FRAME_HEADER_BYTES;
     this.buffer[this.length++] = type;
@@ -138,9 +172,11 @@ export class FrameEncoder {
   end(): void {
     const start = this.frameStart;
     assert(start >= 0, 'end without begin');
+    // The writers store into the room begin() reserved and do not check each byte against the end.
+    assert(this.length <= this.buffer.length, 'a pop log record outgrew the room reserved for it');
     const payloadLength = this.length - start - FRAME_HEADER_BYTES;
-    this.buffer.writeInt32BE(payloadLength, start);
-    this.buffer.writeUInt32BE(crc32(this.buffer.subarray(start + FRAME_HEADER_BYTES, this.length)) >>> 0, start + 4);
+    putUint32(this.buffer, start, payloadLength);
+    putUint32(this.buffer, start + 4, frameCrc32(this.buffer, start + FRAME_HEADER_BYTES, this.length));
     this.frameStart = -1;
   }
 
@@ -149,22 +185,29 @@ export class FrameEncoder {
   }
 
   u16(value: number): void {
-    this.buffer.writeUInt16BE(value, this.length);
+    assert(value >= 0 && value <= 0xffff, `u16 out of range: ${value}`);
+    this.buffer[this.length] = value >>> 8;
+    this.buffer[this.length + 1] = value & 0xff;
     this.length += 2;
   }
 
+  // The integer writers store bytes directly: Buffer.write*Int32BE range-checks every call, and an
+  // ack writes six of them (an ACK frame per acked message).
   u32(value: number): void {
-    this.buffer.writeUInt32BE(value >>> 0, this.length);
+    putUint32(this.buffer, this.length, value >>> 0);
     this.length += 4;
   }
 
   i32(value: number): void {
-    this.buffer.writeInt32BE(value | 0, this.length);
+    putUint32(this.buffer, this.length, value | 0);
     this.length += 4;
   }
 
+  /** Two 32-bit halves, big-endian; exact for safe integers (offsets and times), negatives included. */
   i64(value: number): void {
-    writeInt64(this.buffer, value, this.length);
+    const high = Math.floor(value / TWO_POW_32);
+    putUint32(this.buffer, this.length, high | 0);
+    putUint32(this.buffer, this.length + 4, value - high * TWO_POW_32);
     this.length += 8;
   }
 

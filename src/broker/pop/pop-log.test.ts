@@ -1,10 +1,12 @@
-// Proves the pop log replays every record it was given, truncates a torn tail, and that compaction — finished or cut short at any step — replays to the same state.
+// Proves the pop log replays every record it was given, truncates a torn tail, that compaction — finished or cut short at any step — replays to the same state, and that the frame encoder writes integers byte for byte as Buffer does.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeAck, encodeCheckpoint, encodeDone, encodeFifo, encodeOffset, encodeQueue, type PopLogRecord } from './pop-log-codec.js';
+import { encodeAck, encodeCheckpoint, encodeDone, encodeFifo, encodeOffset, encodeQueue, frameCrc32, FrameEncoder, type PopLogRecord } from './pop-log-codec.js';
+import { crc32 } from 'node:zlib';
+import { readInt64, writeInt64 } from '../../protocol/message-record.js';
 import { PopLog } from './pop-log.js';
 
 function tempDir(): { path: string; remove(): void } {
@@ -113,5 +115,75 @@ test('compaction keeps the state, and a compaction cut short replays the same', 
     assert.ok(!readdirSync(dir.path).some((name) => name.endsWith('.tmp')));
   } finally {
     dir.remove();
+  }
+});
+
+test('the frame encoder writes integers as Buffer.write*BE and writeInt64 do', () => {
+  // Room reserved up front, as begin() reserves it for a frame.
+  const encoder = new FrameEncoder(4096);
+  const expected = Buffer.alloc(4096);
+  let position = 0;
+  const values = [0, 1, -1, 255, 65_535, 2 ** 31 - 1, -(2 ** 31), 2 ** 32 - 1, 2 ** 40 + 7, -(2 ** 40) - 3, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 1_763_700_000_123];
+  for (const value of values) {
+    encoder.i64(value);
+    writeInt64(expected, value, position);
+    position += 8;
+    encoder.u32(value);
+    expected.writeUInt32BE(value >>> 0, position);
+    position += 4;
+    encoder.i32(value);
+    expected.writeInt32BE(value | 0, position);
+    position += 4;
+    if (value >= 0 && value <= 0xffff) {
+      encoder.u16(value);
+      expected.writeUInt16BE(value, position);
+      position += 2;
+    }
+  }
+  assert.equal(encoder.length, position);
+  assert.deepEqual(encoder.bytes(), expected.subarray(0, position));
+  const reader = encoder.bytes();
+  for (let index = 0, offset = 0; index < values.length; index++) {
+    assert.equal(readInt64(reader, offset), values[index]);
+    offset += 16 + (values[index]! >= 0 && values[index]! <= 0xffff ? 2 : 0);
+  }
+});
+
+test('every record fits the room its frame reserved, even at the very end of the buffer', () => {
+  // For each record kind, fill the encoder to just below its end so the frame needs exactly the room
+  // begin() reserves; a record longer than that would trip end()'s check or grow the buffer mid-frame.
+  const writers: Array<(encoder: FrameEncoder) => void> = [
+    (encoder) => encodeQueue(encoder, 1, 2, 'group', 'topic'),
+    (encoder) => encodeOffset(encoder, 1, 2 ** 40),
+    (encoder) => encodeCheckpoint(encoder, 1, 5, 6, 7, 8, 0, 32, Uint32Array.from({ length: 32 }, (_, index) => index * 2)),
+    (encoder) => encodeAck(encoder, 1, 5, 6, 7),
+    (encoder) => encodeDone(encoder, 1, 5, 6),
+    (encoder) => encodeFifo(encoder, 1, 5, 9, 'attempt', [{ queueOffset: 5, popTimeMs: 6, visibleAtMs: 7, deliveries: 1, acked: false }]),
+  ];
+  for (const write of writers) {
+    const probe = new FrameEncoder(1024);
+    write(probe);
+    const frameBytes = probe.length;
+    // From frames that fit with room to spare to frames that need the buffer to grow first.
+    for (let slack = -8; slack <= 8; slack++) {
+      const encoder = new FrameEncoder(256);
+      const start = 256 - frameBytes - slack;
+      encoder.length = start;
+      write(encoder);
+      assert.equal(encoder.length, start + frameBytes);
+      assert.deepEqual(encoder.bytes().subarray(start), probe.bytes());
+    }
+  }
+});
+
+test('frame CRCs match zlib.crc32 for short and long frames', () => {
+  const bytes = Buffer.alloc(600);
+  let state = 7;
+  for (let index = 0; index < bytes.length; index++) {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    bytes[index] = state >>> 24;
+  }
+  for (const [from, to] of [[0, 0], [0, 1], [3, 28], [10, 137], [0, 127], [0, 128], [5, 600]] as const) {
+    assert.equal(frameCrc32(bytes, from, to), crc32(bytes.subarray(from, to)) >>> 0, `${from}-${to}`);
   }
 });

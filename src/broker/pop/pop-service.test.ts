@@ -1,4 +1,4 @@
-// Proves the PopService API the gRPC gateway calls, on a real broker store with a controlled clock: receipt handles, ack and change-invisible-time, re-delivery when the clock passes the invisible time, the in-flight cap, recovery after a crash (no close) and after compaction, and long polling woken by arrivals or aborted.
+// Proves the PopService API the gRPC gateway calls, on a real broker store with a controlled clock: receipt handles, ack and change-invisible-time, re-delivery when the clock passes the invisible time, the in-flight cap, the broker-wide checkpoint limit (SYSTEM_BUSY), recovery after a crash (no close) and after compaction, and long polling woken by arrivals or aborted.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
@@ -11,7 +11,11 @@ import type { BrokerDeps } from '../broker-deps.js';
 import { newTopicConfig } from '../topic-config-manager.js';
 import { closePopService, notifyPopMessageArriving, popServiceOf } from './pop-registry.js';
 import { createPopService, type PopRequest, type PopServiceOptions } from './pop-service.js';
-import { sleep, tempPopRoot } from './pop-test-support.js';
+import { popRequest, sleep, tempPopRoot } from './pop-test-support.js';
+import { registerPopHandlers } from './pop-handlers.js';
+import { isTideError, ResponseCode } from '../../common/errors.js';
+import type { RemotingCommand, RemotingConnection, RequestHandler } from '../../protocol/remoting-command.js';
+import { RequestCode } from '../../protocol/request-code.js';
 
 const temp = tempPopRoot();
 let broker: Broker;
@@ -51,6 +55,9 @@ function service(name: string, options: PopServiceOptions = {}) {
 function request(group: string, topic: string, fields: Partial<PopRequest> = {}): PopRequest {
   return { group, topic, queueId: -1, maxMessages: 32, invisibleTimeMs: 10_000, pollTimeMs: 0, initMode: 'MIN', ...fields };
 }
+
+/** The POP handler only watches the connection for its close. */
+const fakeConnection = { closed: false, onClose: () => undefined } as unknown as RemotingConnection;
 
 function decodeBody(record: Buffer): string {
   return decodeRecord(record)!.body.toString();
@@ -228,4 +235,43 @@ test('a long poll is woken by an arrival and ends when aborted', async () => {
   controller.abort();
   assert.equal((await aborted).status, 'NO_NEW_MSG');
   await pop.close();
+});
+
+test('past the broker-wide checkpoint limit pops and changes of invisible time answer SYSTEM_BUSY; acks still work', async () => {
+  createTopic('SvcLimit', 2);
+  for (let index = 0; index < 8; index++) write('SvcLimit', `m${index}`, index % 2);
+  const pop = service('svc-limit', { maxCheckpoints: 3 });
+  const handlers = new Map<number, RequestHandler>();
+  registerPopHandlers(handlers, deps, pop);
+  const first = await pop.pop(request('G', 'SvcLimit', { queueId: 0, maxMessages: 1 }));
+  const second = await pop.pop(request('H', 'SvcLimit', { queueId: 1, maxMessages: 1 }));
+  const third = await pop.pop(request('G', 'SvcLimit', { queueId: 1, maxMessages: 32 }));
+  assert.deepEqual([first, second, third].map((result) => result.messages.length), [1, 1, 4]);
+  assert.deepEqual(pop.stateStats().checkpoints, 3);
+  assert.equal(pop.stateStats().capacity, 3, 'the table never grows past its limit');
+  await assert.rejects(pop.pop(request('G', 'SvcLimit')), (error: unknown) => isTideError(error, 'SYSTEM_BUSY'));
+  await assert.rejects(pop.pop(request('Other', 'SvcLimit')), (error: unknown) => isTideError(error, 'SYSTEM_BUSY'), 'the limit is per broker, not per group');
+  const popAnswer = await new Promise<RemotingCommand>((resolve) => {
+    const answer = handlers.get(RequestCode.POP_MESSAGE)!(popRequest('G', 'SvcLimit'), { connection: fakeConnection, reply: resolve });
+    assert.equal(answer, null, 'POP_MESSAGE answers through reply');
+  });
+  assert.equal(popAnswer.code, ResponseCode.SYSTEM_BUSY, 'a remoting client is told to retry later');
+  const [handle] = third.messages.map((message) => message.receiptHandle);
+  assert.throws(() => pop.changeInvisibleTime('G', 'SvcLimit', handle!, 20_000), (error: unknown) => isTideError(error, 'SYSTEM_BUSY'));
+  assert.equal(pop.ack('G', 'SvcLimit', handle!), 'OK', 'the old handle still works after a refused change');
+  assert.equal(pop.ack('G', 'SvcLimit', first.messages[0]!.receiptHandle), 'OK');
+  assert.equal(pop.stateStats().checkpoints, 2);
+  const more = await pop.pop(request('G', 'SvcLimit', { queueId: 0 }));
+  assert.equal(more.messages.length, 3, 'room for one checkpoint: one queue read');
+  assert.equal(pop.stateStats().checkpoints, 3);
+  await pop.close();
+  // A restart with a lower limit keeps every checkpoint (nothing promised is dropped) and refuses pops.
+  const lower = service('svc-limit', { maxCheckpoints: 1 });
+  assert.equal(lower.stateStats().checkpoints, 3);
+  assert.equal(lower.inflightMessages('G'), 6);
+  await assert.rejects(lower.pop(request('G', 'SvcLimit')), (error: unknown) => isTideError(error, 'SYSTEM_BUSY'));
+  for (const message of [...third.messages.slice(1), ...more.messages]) assert.equal(lower.ack('G', 'SvcLimit', message.receiptHandle), 'OK');
+  assert.equal(lower.stateStats().checkpoints, 1);
+  assert.equal(lower.stateStats().capacity, 1024, 'grown past the limit only as far as replay needed');
+  await lower.close();
 });

@@ -5,15 +5,17 @@
  *
  * - pop: reads the queues (queue-popper.ts), records a checkpoint per queue in the pop log before
  *   answering, and long-polls (pop-long-polling.ts) when nothing is there.
- * - ack / changeInvisibleTime: find the checkpoint by the receipt handle (one map lookup) and set a
- *   bit, or replace the message's checkpoint by a new one of one message.
+ * - ack / changeInvisibleTime: find the checkpoint by the receipt handle (one hash lookup in the
+ *   checkpoint table, checkpoint-table.ts) and set a bit, or replace the message's checkpoint by a
+ *   new one of one message.
  * - One shared tick (tickIntervalMs) takes due checkpoints out of the expiry wheel and re-stores their
  *   un-acked messages (pop-reviver.ts: pop retry topic with reconsumeTimes + 1, or the DLQ), expires
  *   held pops, fdatasyncs the pop log every syncIntervalMs and compacts it past compactLogBytes. A
  *   revived checkpoint is dropped only once its copies are durable by the flush mode (store.waitDurable).
  *   The pop log is synced on its own schedule, so dropping it earlier could lose a message to a power cut.
  * - In-flight messages are capped per group (maxInflightMessagesPerGroup) and in total; past the cap
- *   a pop answers POLLING_FULL.
+ *   a pop answers POLLING_FULL. The memory of the POP state has a hard limit (maxCheckpoints, about
+ *   60 B each): past it pops and changes of invisible time fail with SYSTEM_BUSY.
  */
 import { isTideError, ResponseCode, TideError } from '../../common/errors.js';
 import type { Logger } from '../../common/logger.js';
@@ -23,7 +25,7 @@ import type { FlushStatus, MessageFilter } from '../../store/types.js';
 import type { BrokerDeps } from '../broker-deps.js';
 import { buildSubscriptionData, createTagFilter } from '../subscription-data.js';
 import { validateTopic } from '../topic-config-manager.js';
-import { Checkpoint } from './checkpoint-table.js';
+import { NO_CHECKPOINT, type CheckpointSlot } from './checkpoint-table.js';
 import { PopLongPolling } from './pop-long-polling.js';
 import { PopReviver } from './pop-reviver.js';
 import { PopState } from './pop-state.js';
@@ -115,8 +117,14 @@ export interface PopServiceOptions {
   popDir?: string;
   /** Un-acked messages one group may have out; past it pops answer POLLING_FULL. Default 200,000. */
   maxInflightMessagesPerGroup?: number;
-  /** Un-acked messages over all groups. Default 2,000,000. */
+  /** Un-acked messages over all groups; past it pops answer POLLING_FULL. Default 2,000,000. */
   maxInflightMessages?: number;
+  /**
+   * The hard limit on the POP state this broker holds in memory: live checkpoints (one per pop of one
+   * queue, 1-32 messages each, about 56 B each in checkpoint-table.ts and the expiry wheel). Past it
+   * pops and changes of invisible time answer SYSTEM_BUSY instead of growing. Default MAX_POP_CHECKPOINTS.
+   */
+  maxCheckpoints?: number;
   /** Pops waiting (long polling) at once; past it POLLING_FULL. Default 10,000. */
   maxHeldPopRequests?: number;
   /** The shared tick, and the granularity of re-delivery times. Default 100 ms. */
@@ -151,6 +159,12 @@ interface PopTarget {
 
 /** RocketMQ's limit on messages per pop. */
 export const MAX_POP_MESSAGES = 32;
+/**
+ * Default hard limit on live checkpoints per broker: at most about 56 MiB of checkpoint table and
+ * expiry wheel (1,000,000 invisible messages popped one at a time, up to 32 times that in batches).
+ * The broker config has no POP limit property, so it is this constant (PopServiceOptions overrides it).
+ */
+export const MAX_POP_CHECKPOINTS = 1_000_000;
 /** Pop-log bytes that could not be written past which pops are refused (a failing disk). */
 const MAX_PENDING_LOG_BYTES = 16 * 1024 * 1024;
 
@@ -175,6 +189,7 @@ export class PopService {
     this.options = {
       maxInflightMessagesPerGroup: options.maxInflightMessagesPerGroup ?? 200_000,
       maxInflightMessages: options.maxInflightMessages ?? 2_000_000,
+      maxCheckpoints: options.maxCheckpoints ?? MAX_POP_CHECKPOINTS,
       maxHeldPopRequests: options.maxHeldPopRequests ?? 10_000,
       tickIntervalMs: options.tickIntervalMs ?? 100,
       pollRecheckIntervalMs: options.pollRecheckIntervalMs ?? 500,
@@ -190,6 +205,7 @@ export class PopService {
     this.state = new PopState({
       directory: options.popDir ?? join(deps.config.storePathRootDir, 'pop'),
       wheelBucketMs: this.options.tickIntervalMs,
+      maxCheckpoints: this.options.maxCheckpoints,
       logger: this.logger,
       now: this.now,
     });
@@ -206,6 +222,12 @@ export class PopService {
   /** Un-acked (non-FIFO) messages in flight, over all groups or for one. */
   inflightMessages(group?: string): number {
     return group === undefined ? this.state.table.inflightMessages : this.state.table.inflightOf(group);
+  }
+
+  /** Live checkpoints, the slots the table has room for and the bytes its arrays and the expiry wheel's hold. */
+  stateStats(): { checkpoints: number; capacity: number; maxCheckpoints: number; bytes: number } {
+    const { table, wheel } = this.state;
+    return { checkpoints: table.size, capacity: table.capacity, maxCheckpoints: table.maxCheckpoints, bytes: table.capacityBytes + wheel.capacityBytes };
   }
 
   start(): void {
@@ -316,14 +338,17 @@ export class PopService {
     if (this.state.log.pendingBytes > MAX_PENDING_LOG_BYTES) {
       throw new TideError('SYSTEM_BUSY', 'the pop log cannot be written (see the broker log); pops are refused until it can');
     }
-    const popTimeMs = this.now();
+    const fifo = request.fifo === true;
     const { table } = this.state;
+    // The hard limit on POP state: a normal pop adds one checkpoint per queue it reads, and the popper
+    // reads no queue without room for one. FIFO pops keep bounded per-queue state instead.
+    if (!fifo && !table.hasRoomFor(1)) throw inflightStateFull(table.maxCheckpoints);
+    const popTimeMs = this.now();
     const room = Math.min(
       this.options.maxInflightMessagesPerGroup - table.inflightOf(request.group),
       this.options.maxInflightMessages - table.inflightMessages,
     );
     const info = new PopAnswerInfo();
-    const fifo = request.fifo === true;
     const result = (status: PopResult['status'], collector?: PopCollector): PopResult => ({
       status,
       messages: collector?.messages ?? [],
@@ -397,13 +422,14 @@ export class PopService {
       return 'OK';
     }
     if (queue) {
-      const checkpoint = this.state.table.get(queue, handle.ckQueueOffset, handle.popTimeMs);
-      if (checkpoint) {
-        const index = checkpoint.indexOf(queueOffset);
+      const { table } = this.state;
+      const slot = table.get(queue, handle.ckQueueOffset, handle.popTimeMs);
+      if (slot !== NO_CHECKPOINT) {
+        const index = table.indexOf(slot, queueOffset);
         if (index < 0) return 'INVALID_RECEIPT_HANDLE';
-        if (((checkpoint.changedBits >>> index) & 1) === 1) return 'INVALID_RECEIPT_HANDLE';
-        if (checkpoint.reviving) return checkpoint.isAcked(index) ? 'OK' : 'INVALID_RECEIPT_HANDLE';
-        this.state.ack(checkpoint, (1 << index) >>> 0);
+        if (table.isChanged(slot, index)) return 'INVALID_RECEIPT_HANDLE';
+        if (table.isReviving(slot)) return table.isAcked(slot, index) ? 'OK' : 'INVALID_RECEIPT_HANDLE';
+        this.state.ack(slot, (1 << index) >>> 0);
         this.state.flushSoon();
         return 'OK';
       }
@@ -438,9 +464,10 @@ export class PopService {
       const entry = queue.fifo?.find(handle.queueOffset);
       live = entry !== undefined && !entry.acked && entry.popTimeMs === handle.popTimeMs;
     } else {
-      const checkpoint = this.state.table.get(queue, handle.ckQueueOffset, handle.popTimeMs);
-      const index = checkpoint ? checkpoint.indexOf(handle.queueOffset) : -1;
-      live = checkpoint !== undefined && index >= 0 && !checkpoint.reviving && !checkpoint.isAcked(index);
+      const { table } = this.state;
+      const slot = table.get(queue, handle.ckQueueOffset, handle.popTimeMs);
+      const index = slot !== NO_CHECKPOINT ? table.indexOf(slot, handle.queueOffset) : -1;
+      live = index >= 0 && !table.isReviving(slot) && !table.isAcked(slot, index);
     }
     if (!live) return 'INVALID_RECEIPT_HANDLE';
     const bytes = this.reviver.readMessage(realTopic, handle.queueId, handle.queueOffset);
@@ -478,16 +505,18 @@ export class PopService {
         invisibleTimeMs: newInvisibleTimeMs,
       };
     }
-    const checkpoint = state.table.get(queue, handle.ckQueueOffset, handle.popTimeMs);
-    const index = checkpoint ? checkpoint.indexOf(queueOffset) : -1;
-    if (!checkpoint || index < 0 || checkpoint.reviving || checkpoint.isAcked(index)) return { status: 'INVALID_RECEIPT_HANDLE' };
+    const { table } = state;
+    const slot = table.get(queue, handle.ckQueueOffset, handle.popTimeMs);
+    const index = slot !== NO_CHECKPOINT ? table.indexOf(slot, queueOffset) : -1;
+    if (index < 0 || table.isReviving(slot) || table.isAcked(slot, index)) return { status: 'INVALID_RECEIPT_HANDLE' };
+    if (!table.hasRoomFor(1)) throw inflightStateFull(table.maxCheckpoints);
     // RocketMQ's order: the new checkpoint first, then the ack of the old one; a crash in between
     // re-delivers (at least once), never loses.
     let popTimeMs = nowMs;
     while (state.table.has(queue, queueOffset, popTimeMs)) popTimeMs++;
-    state.addCheckpoint(new Checkpoint(queue, queueOffset, popTimeMs, invisibleTimeMs, 1, null), -1);
-    checkpoint.changedBits = (checkpoint.changedBits | (1 << index)) >>> 0;
-    state.ack(checkpoint, (1 << index) >>> 0);
+    state.addCheckpoint(queue, queueOffset, popTimeMs, invisibleTimeMs, 1, null, -1);
+    table.markChanged(slot, index);
+    state.ack(slot, (1 << index) >>> 0);
     state.flush();
     return {
       status: 'OK',
@@ -536,56 +565,58 @@ export class PopService {
    */
   private revive(): void {
     if (this.reviving) return;
-    const due: Checkpoint[] = [];
+    const due: CheckpointSlot[] = [];
     const nowMs = this.now();
     this.state.wheel.takeDue(nowMs, this.options.maxRevivesPerTick, due);
     if (due.length === 0) return;
-    const finished: Checkpoint[] = [];
-    let partial: Checkpoint | null = null;
+    const finished: CheckpointSlot[] = [];
+    let partial = NO_CHECKPOINT;
     let partialBits = 0;
     const topics = new Set<string>();
     let endOffset = -1;
+    const { table } = this.state;
     for (let index = 0; index < due.length; index++) {
-      const checkpoint = due[index]!;
-      checkpoint.reviving = true;
+      const slot = due[index]!;
+      const queue = table.queueOf(slot);
+      table.setReviving(slot, true);
       let restoredBits = 0;
       try {
-        const { queue } = checkpoint;
-        for (let bit = 0; bit < checkpoint.count; bit++) {
-          if (checkpoint.isAcked(bit)) continue;
-          const outcome = this.reviver.restore(queue.group, queue.originalTopic, queue.topic, queue.queueId, checkpoint.offsetAt(bit), checkpoint.popTimeMs);
+        const popTimeMs = table.popTimeOf(slot);
+        for (let bit = 0; bit < table.countOf(slot); bit++) {
+          if (table.isAcked(slot, bit)) continue;
+          const outcome = this.reviver.restore(queue.group, queue.originalTopic, queue.topic, queue.queueId, table.offsetAt(slot, bit), popTimeMs);
           endOffset = Math.max(endOffset, outcome.endOffset);
           restoredBits = (restoredBits | (1 << bit)) >>> 0;
         }
         topics.add(queue.originalTopic);
-        finished.push(checkpoint);
+        finished.push(slot);
       } catch (error) {
-        this.logger.error({ err: error, group: checkpoint.queue.group, topic: checkpoint.queue.topic }, 'storing un-acked popped messages again failed; retrying later');
+        this.logger.error({ err: error, group: queue.group, topic: queue.topic }, 'storing un-acked popped messages again failed; retrying later');
         // What was stored already is acked once durable (below), so a retry does not store it twice.
         if (restoredBits !== 0) {
-          partial = checkpoint;
+          partial = slot;
           partialBits = restoredBits;
-          topics.add(checkpoint.queue.originalTopic);
+          topics.add(queue.originalTopic);
         } else {
-          this.retryRevive(checkpoint, nowMs);
+          this.retryRevive(slot, nowMs);
         }
         for (const rest of due.slice(index + 1)) this.retryRevive(rest, nowMs);
         break;
       }
     }
     for (const topic of topics) this.polling.notify(topic);
-    if (finished.length === 0 && partial === null) return;
+    if (finished.length === 0 && partial === NO_CHECKPOINT) return;
     this.reviving = this.settleRevive(finished, partial, partialBits, endOffset).finally(() => {
       this.reviving = null;
     });
   }
 
   /** A checkpoint whose revive did not happen goes back into the wheel, due again after the back-off. */
-  private retryRevive(checkpoint: Checkpoint, nowMs: number): void {
-    checkpoint.reviving = false;
-    if (checkpoint.wheelBucket < 0 && this.state.table.get(checkpoint.queue, checkpoint.startOffset, checkpoint.popTimeMs) === checkpoint) {
-      this.state.wheel.add(checkpoint, nowMs + this.options.reviveRetryDelayMs);
-    }
+  private retryRevive(slot: CheckpointSlot, nowMs: number): void {
+    const { table, wheel } = this.state;
+    if (!table.isLive(slot)) return;
+    table.setReviving(slot, false);
+    if (!wheel.has(slot)) wheel.add(slot, nowMs + this.options.reviveRetryDelayMs);
   }
 
   /**
@@ -596,7 +627,7 @@ export class PopService {
    * the wheel and are re-stored later (at least once, never lost). On close the wait stops and the
    * checkpoints stay in the pop log, so the next start re-delivers them.
    */
-  private async settleRevive(finished: Checkpoint[], partial: Checkpoint | null, partialBits: number, endOffset: number): Promise<void> {
+  private async settleRevive(finished: CheckpointSlot[], partial: CheckpointSlot, partialBits: number, endOffset: number): Promise<void> {
     let warned = false;
     for (;;) {
       let status: FlushStatus;
@@ -610,8 +641,8 @@ export class PopService {
         }
         this.logger.error({ err: error }, 're-stored popped messages could not be made durable; their checkpoints stay and are retried');
         const nowMs = this.now();
-        for (const checkpoint of finished) this.retryRevive(checkpoint, nowMs);
-        if (partial !== null) this.retryRevive(partial, nowMs);
+        for (const slot of finished) this.retryRevive(slot, nowMs);
+        if (partial !== NO_CHECKPOINT) this.retryRevive(partial, nowMs);
         return;
       }
       if (status === 'PUT_OK') break;
@@ -622,13 +653,17 @@ export class PopService {
       if (!warned) this.logger.warn({ status, checkpoints: finished.length }, 're-stored popped messages are not durable yet; their checkpoints stay until they are');
       warned = true;
     }
-    for (const checkpoint of finished) this.state.done(checkpoint);
-    if (partial !== null) {
+    for (const slot of finished) this.state.done(slot);
+    if (partial !== NO_CHECKPOINT) {
       this.state.ack(partial, partialBits);
       this.retryRevive(partial, this.now());
     }
     this.state.flushSoon();
   }
+}
+
+function inflightStateFull(maxCheckpoints: number): TideError {
+  return new TideError('SYSTEM_BUSY', `the broker holds its limit of ${maxCheckpoints} pop checkpoints (invisible messages); ack some or retry later`);
 }
 
 export function createPopService(deps: BrokerDeps, options?: PopServiceOptions): PopService {

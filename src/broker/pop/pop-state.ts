@@ -5,8 +5,9 @@
  * checkpoints with their acked bits) as a snapshot. Checkpoints come back at their original
  * popTime + invisibleTime after a restart: a message is never released early, nor lost.
  */
+import { assert } from '../../common/assert.js';
 import type { Logger } from '../../common/logger.js';
-import { Checkpoint, CheckpointTable, type PopQueue } from './checkpoint-table.js';
+import { CheckpointTable, NO_CHECKPOINT, type CheckpointSlot, type PopQueue } from './checkpoint-table.js';
 import { ExpiryWheel } from './expiry-wheel.js';
 import { FifoQueueState } from './fifo-queue-state.js';
 import {
@@ -27,13 +28,15 @@ export interface PopStateOptions {
   directory: string;
   /** Granularity of the expiry wheel in ms. */
   wheelBucketMs: number;
+  /** Live checkpoints at most (the table's hard limit; the pop log's replay may pass it). */
+  maxCheckpoints: number;
   logger: Logger;
   now: () => number;
 }
 
 export class PopState {
-  readonly table = new CheckpointTable();
-  readonly wheel: ExpiryWheel<Checkpoint>;
+  readonly table: CheckpointTable;
+  readonly wheel: ExpiryWheel;
   readonly log: PopLog;
   readonly recovery: PopLogRecovery;
   private flushScheduled = false;
@@ -41,11 +44,16 @@ export class PopState {
 
   constructor(options: PopStateOptions) {
     this.logger = options.logger;
-    this.wheel = new ExpiryWheel<Checkpoint>(options.wheelBucketMs, options.now());
+    this.table = new CheckpointTable(options.maxCheckpoints);
+    this.wheel = new ExpiryWheel(options.wheelBucketMs, options.now());
     const opened = PopLog.open({ directory: options.directory, logger: options.logger }, (record) => this.replay(record));
     this.log = opened.log;
     this.recovery = opened.recovery;
-    for (const checkpoint of this.table.all()) this.wheel.add(checkpoint, checkpoint.reviveAtMs);
+    this.wheel.reserve(this.table.capacity);
+    this.table.forEach((slot) => this.wheel.add(slot, this.table.reviveAtOf(slot)));
+    if (this.table.size > options.maxCheckpoints) {
+      this.logger.warn({ checkpoints: this.table.size, maxCheckpoints: options.maxCheckpoints }, 'the pop log holds more checkpoints than the limit; pops are refused until acks and re-deliveries bring them under it');
+    }
   }
 
   private replay(record: PopLogRecord): void {
@@ -64,22 +72,21 @@ export class PopState {
         if (!queue) return;
         if (record.nextPopOffset >= 0) queue.popOffset = record.nextPopOffset;
         const existing = table.get(queue, record.startOffset, record.popTimeMs);
-        if (existing) table.remove(existing);
-        const checkpoint = new Checkpoint(queue, record.startOffset, record.popTimeMs, record.invisibleTimeMs, record.count, record.diffs);
-        checkpoint.ackedBits = (record.ackedBits & checkpoint.fullMask) >>> 0;
-        if (!checkpoint.allAcked) table.add(checkpoint);
+        if (existing !== NO_CHECKPOINT) table.remove(existing);
+        const slot = table.add(queue, record.startOffset, record.popTimeMs, record.invisibleTimeMs, record.count, record.diffs, record.ackedBits, true);
+        if (table.allAcked(slot)) table.remove(slot);
         return;
       }
       case PopLogRecordType.ACK: {
-        const checkpoint = this.find(record.queueRef, record.startOffset, record.popTimeMs);
-        if (!checkpoint) return;
-        table.ack(checkpoint, record.bits);
-        if (checkpoint.allAcked) table.remove(checkpoint);
+        const slot = table.find(record.queueRef, record.startOffset, record.popTimeMs);
+        if (slot === NO_CHECKPOINT) return;
+        table.ack(slot, record.bits);
+        if (table.allAcked(slot)) table.remove(slot);
         return;
       }
       case PopLogRecordType.DONE: {
-        const checkpoint = this.find(record.queueRef, record.startOffset, record.popTimeMs);
-        if (checkpoint) table.remove(checkpoint);
+        const slot = table.find(record.queueRef, record.startOffset, record.popTimeMs);
+        if (slot !== NO_CHECKPOINT) table.remove(slot);
         return;
       }
       case PopLogRecordType.FIFO: {
@@ -88,11 +95,6 @@ export class PopState {
         return;
       }
     }
-  }
-
-  private find(queueRef: number, startOffset: number, popTimeMs: number): Checkpoint | undefined {
-    const queue = this.table.queueByRef(queueRef);
-    return queue ? this.table.get(queue, startOffset, popTimeMs) : undefined;
   }
 
   /** The queue of (group, topic, queueId), logged when new. */
@@ -112,34 +114,42 @@ export class PopState {
     this.log.afterAppend();
   }
 
-  /** Records a new checkpoint (and the queue's new pop offset, -1 = unchanged) and schedules its revive. */
-  addCheckpoint(checkpoint: Checkpoint, nextPopOffset: number): void {
-    if (nextPopOffset >= 0) checkpoint.queue.popOffset = nextPopOffset;
-    this.table.add(checkpoint);
-    this.wheel.add(checkpoint, checkpoint.reviveAtMs);
-    const { queue } = checkpoint;
-    encodeCheckpoint(this.log.pending, queue.ref, checkpoint.startOffset, checkpoint.popTimeMs, checkpoint.invisibleTimeMs, nextPopOffset, checkpoint.ackedBits, checkpoint.count, checkpoint.diffs);
+  /**
+   * Records a new checkpoint (and the queue's new pop offset, -1 = unchanged), schedules its revive
+   * and returns its slot. The caller checked table.hasRoomFor first.
+   */
+  addCheckpoint(queue: PopQueue, startOffset: number, popTimeMs: number, invisibleTimeMs: number, count: number, diffs: Uint32Array | null, nextPopOffset: number): CheckpointSlot {
+    if (nextPopOffset >= 0) queue.popOffset = nextPopOffset;
+    const { table } = this;
+    const slot = table.add(queue, startOffset, popTimeMs, invisibleTimeMs, count, diffs);
+    this.wheel.reserve(table.capacity);
+    this.wheel.add(slot, table.reviveAtOf(slot));
+    encodeCheckpoint(this.log.pending, queue.ref, startOffset, popTimeMs, invisibleTimeMs, nextPopOffset, 0, count, diffs);
     this.log.afterAppend();
+    return slot;
   }
 
   /** Acks bits of a live checkpoint; a checkpoint with every bit acked is gone. Returns the newly acked bits. */
-  ack(checkpoint: Checkpoint, bits: number): number {
-    const fresh = this.table.ack(checkpoint, bits);
+  ack(slot: CheckpointSlot, bits: number): number {
+    const { table } = this;
+    const fresh = table.ack(slot, bits);
     if (fresh === 0) return 0;
-    encodeAck(this.log.pending, checkpoint.queue.ref, checkpoint.startOffset, checkpoint.popTimeMs, fresh);
+    encodeAck(this.log.pending, table.queueRefOf(slot), table.startOffsetOf(slot), table.popTimeOf(slot), fresh);
     this.log.afterAppend();
-    if (checkpoint.allAcked) {
-      this.wheel.remove(checkpoint);
-      this.table.remove(checkpoint);
+    if (table.allAcked(slot)) {
+      this.wheel.remove(slot);
+      table.remove(slot);
     }
     return fresh;
   }
 
   /** A checkpoint's un-acked messages were stored again: it is gone. */
-  done(checkpoint: Checkpoint): void {
-    this.wheel.remove(checkpoint);
-    this.table.remove(checkpoint);
-    encodeDone(this.log.pending, checkpoint.queue.ref, checkpoint.startOffset, checkpoint.popTimeMs);
+  done(slot: CheckpointSlot): void {
+    const { table } = this;
+    assert(table.isLive(slot) && table.isReviving(slot), 'only a reviving checkpoint is done');
+    encodeDone(this.log.pending, table.queueRefOf(slot), table.startOffsetOf(slot), table.popTimeOf(slot));
+    this.wheel.remove(slot);
+    table.remove(slot);
     this.log.afterAppend();
   }
 
@@ -181,9 +191,10 @@ export class PopState {
       const fifo = queue.fifo;
       if (fifo) encodeFifo(encoder, queue.ref, fifo.consumeOffset, fifo.endOffset, fifo.attemptId, fifo.entries);
     }
-    for (const checkpoint of this.table.all()) {
-      encodeCheckpoint(encoder, checkpoint.queue.ref, checkpoint.startOffset, checkpoint.popTimeMs, checkpoint.invisibleTimeMs, -1, checkpoint.ackedBits, checkpoint.count, checkpoint.diffs);
-    }
+    const { table } = this;
+    table.forEach((slot) => {
+      encodeCheckpoint(encoder, table.queueRefOf(slot), table.startOffsetOf(slot), table.popTimeOf(slot), table.invisibleTimeOf(slot), -1, table.ackedBitsOf(slot), table.countOf(slot), table.diffsOf(slot));
+    });
   }
 
   close(): Promise<void> {

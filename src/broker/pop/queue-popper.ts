@@ -16,7 +16,7 @@
 import { decodeRecord, RecordField, SysFlag } from '../../protocol/message-record.js';
 import type { GetMessageResult, MessageFilter } from '../../store/types.js';
 import type { BrokerDeps } from '../broker-deps.js';
-import { Checkpoint, type PopQueue } from './checkpoint-table.js';
+import type { PopQueue } from './checkpoint-table.js';
 import { MAX_CHECKPOINT_MESSAGES } from './pop-log-codec.js';
 import type { PopState } from './pop-state.js';
 import type { PopReviver } from './pop-reviver.js';
@@ -85,7 +85,8 @@ export class QueuePopper {
     const isRetry = topic !== request.topic;
     if (queue.popOffset < 0) state.setPopOffset(queue, this.initialOffset(request.group, topic, queueId, request.initMode, isRetry));
     const remaining = Math.min(collector.wanted - collector.messages.length, MAX_CHECKPOINT_MESSAGES);
-    if (remaining <= 0 || state.table.has(queue, queue.popOffset, collector.popTimeMs)) {
+    // No room for one more checkpoint (the broker-wide limit): this queue is left for a later pop.
+    if (remaining <= 0 || !state.table.hasRoomFor(1) || state.table.has(queue, queue.popOffset, collector.popTimeMs)) {
       collector.restNum += Math.max(0, this.deps.store.getMaxOffsetInQueue(topic, queueId) - queue.popOffset);
       return;
     }
@@ -106,8 +107,7 @@ export class QueuePopper {
         diffs = new Uint32Array(offsets.length);
         for (let index = 0; index < offsets.length; index++) diffs[index] = offsets[index]! - begin;
       }
-      const checkpoint = new Checkpoint(queue, begin, collector.popTimeMs, request.invisibleTimeMs, offsets.length, diffs);
-      state.addCheckpoint(checkpoint, result.nextBeginOffset);
+      state.addCheckpoint(queue, begin, collector.popTimeMs, request.invisibleTimeMs, offsets.length, diffs, result.nextBeginOffset);
       collector.info.addQueue(topic, queueId, begin, offsets);
       const retryFlag = retryFlagOfTopic(topic);
       const brokerName = this.deps.config.brokerName;
