@@ -5,6 +5,8 @@
  *      appenders (each: append → waitDurable → next) for a fixed time: messages/s, MB/s of records, and
  *      p50/p99 latency from the append call to durability;
  *  (c) reading the messages back by queue offset (getMessages, batches of 32);
+ *  (d) the floor (store-floor.ts): per 1 KiB body only a copy at record stride, a CRC32 and a
+ *      1 MiB writeSync, without and with fdatasync, on the main thread and with the CRC on a worker;
  * then prints the store's numbers as ratios of the raw limit next to the targets, and one JSON line.
  * It never fails on numbers: machines are noisy, and the ratios are what carries over.
  *
@@ -12,6 +14,7 @@
  *   TIDEMQ_BENCH_SECONDS=5        seconds per measurement (default 5)
  *   TIDEMQ_BENCH_DIR=<dir>        where the files go (default bench/.cache in the repo: the repo's disk)
  *   TIDEMQ_BENCH_WARM=1           pre-write commit-log segments (warmMappedFileEnable)
+ *   TIDEMQ_BENCH_ONLY=ASYNC_FLUSH:256,SYNC_FLUSH:256   only these append runs, no raw/floor/read (profiling)
  */
 import { closeSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import os from 'node:os';
@@ -21,10 +24,12 @@ import { javaStringHashCode } from '../src/common/java-hash.js';
 import { isTideError } from '../src/common/errors.js';
 import { parseHostAddress } from '../src/protocol/host-address.js';
 import { encodeProperties } from '../src/protocol/message-properties.js';
+import { prepareRecord } from '../src/protocol/message-record.js';
 import { MessageStore } from '../src/store/message-store.js';
 import type { FlushDiskType } from '../src/store/store-config.js';
 import type { AppendInput } from '../src/store/types.js';
 import { describeMachine, formatMachine } from './machine.js';
+import { floorSingleThread, floorWithCrcWorker, type FloorResult } from './store-floor.js';
 
 const SECONDS = Number(process.env.TIDEMQ_BENCH_SECONDS ?? 5);
 const DURATION_MS = SECONDS * 1000;
@@ -41,6 +46,8 @@ const MAX_LATENCY_SAMPLES = 20_000_000;
 const APPENDS_PER_YIELD = 64;
 const TOPIC = 'BenchTopic';
 const MB = 1_000_000;
+/** `flush:appenders` pairs to run alone (no raw, floor or read measurements); unset = everything. */
+const ONLY = process.env.TIDEMQ_BENCH_ONLY?.split(',').map((pair) => pair.trim()).filter((pair) => pair.length > 0) ?? null;
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const benchRoot = process.env.TIDEMQ_BENCH_DIR ?? join(repoRoot, 'bench', '.cache');
@@ -243,10 +250,23 @@ async function main(): Promise<void> {
   console.log(`setup:   ${SECONDS} s per measurement, 64 MiB segments, ${BODY_BYTES} B bodies, ${QUEUES} queues, warm segments ${process.env.TIDEMQ_BENCH_WARM === '1' ? 'on' : 'off'}`);
   console.log('');
 
+  if (ONLY !== null) {
+    for (const pair of ONLY) {
+      const [flush, appenders] = pair.split(':');
+      if ((flush !== 'ASYNC_FLUSH' && flush !== 'SYNC_FLUSH') || !Number.isSafeInteger(Number(appenders))) throw new Error(`TIDEMQ_BENCH_ONLY: bad pair ${pair}`);
+      const storeDir = join(workDir, `store-${flush}-${appenders}`);
+      printAppendRun(await appendRun(storeDir, flush, Number(appenders)));
+      rmSync(storeDir, { recursive: true, force: true });
+    }
+    console.log(`load:    ${loadAverage()} at the end`);
+    return;
+  }
+
   const rawBuffered = rawWrite(false);
   console.log(`raw  1 MiB writes, no fsync          ${fixed(rawBuffered.mbPerSecond)} MB/s`);
   const rawSynced = rawWrite(true);
   console.log(`raw  1 MiB writes + fdatasync each   ${fixed(rawSynced.mbPerSecond)} MB/s (p50 ${fixed(rawSynced.p50Ms, 2)} ms, p99 ${fixed(rawSynced.p99Ms, 2)} ms per block)`);
+  const floor = await measureFloor(rawBuffered.mbPerSecond, rawSynced.mbPerSecond);
   console.log('');
 
   const appends: AppendRunResult[] = [];
@@ -259,13 +279,7 @@ async function main(): Promise<void> {
       const result = await appendRun(storeDir, flushDiskType, appenders);
       appends.push(result);
       if (!keep) rmSync(storeDir, { recursive: true, force: true });
-      console.log(
-        `store ${flushDiskType.padEnd(11)} ${String(appenders).padStart(3)} appenders  ` +
-          `${fixed(result.messagesPerSecond, 0).padStart(8)} msg/s  ${fixed(result.mbPerSecond).padStart(7)} MB/s  ` +
-          `p50 ${fixed(result.p50Ms, 3)} ms  p99 ${fixed(result.p99Ms, 3)} ms  cpu ${fixed(result.cpuMicrosPerMessage, 2)} us/msg` +
-          (result.busy > 0 ? `  (${result.busy} SYSTEM_BUSY)` : '') +
-          (result.timeouts > 0 ? `  (${result.timeouts} FLUSH_DISK_TIMEOUT)` : ''),
-      );
+      printAppendRun(result);
     }
   }
   const read = await readRun(readDir);
@@ -284,6 +298,11 @@ async function main(): Promise<void> {
     const base = run.flushDiskType === 'ASYNC_FLUSH' ? rawBuffered.mbPerSecond : rawSynced.mbPerSecond;
     console.log(`  ${run.flushDiskType} x${run.appenders}: ${fixed((run.mbPerSecond / base) * 100)} % of raw ${run.flushDiskType === 'ASYNC_FLUSH' ? 'buffered' : 'synced'}`);
   }
+  console.log(
+    `floor (copy + crc32 + 1 MiB write, main thread) / raw: ${fixed((floor.buffered.mbPerSecond / rawBuffered.mbPerSecond) * 100)} % buffered, ` +
+      `${fixed((floor.synced.mbPerSecond / rawSynced.mbPerSecond) * 100)} % with fdatasync; ` +
+      `store / floor: ASYNC best ${fixed((bestAsync.mbPerSecond / floor.buffered.mbPerSecond) * 100)} %, SYNC x256 ${fixed((sync256.mbPerSecond / floor.synced.mbPerSecond) * 100)} %`,
+  );
   const loadAtEnd = loadAverage();
   console.log(`load:    ${loadAtEnd} at the end`);
   const summary = {
@@ -301,11 +320,58 @@ async function main(): Promise<void> {
       p99Ms: round(run.p99Ms, 3),
       cpuUsPerMsg: round(run.cpuMicrosPerMessage, 2),
     })),
+    floor: {
+      bufferedMBps: round(floor.buffered.mbPerSecond),
+      fdatasyncMBps: round(floor.synced.mbPerSecond),
+      crcWorkerBufferedMBps: round(floor.workerBuffered.mbPerSecond),
+      crcWorkerFdatasyncMBps: round(floor.workerSynced.mbPerSecond),
+      cpuUsPerMsg: round(floor.buffered.cpuMicrosPerMessage, 2),
+      vsRawBuffered: round(floor.buffered.mbPerSecond / rawBuffered.mbPerSecond, 3),
+      vsRawFdatasync: round(floor.synced.mbPerSecond / rawSynced.mbPerSecond, 3),
+    },
     read: { msgPerSec: Math.round(read.messagesPerSecond), MBps: round(read.mbPerSecond) },
     ratios: { asyncVsRawBuffered: round(asyncRatio, 3), sync256VsRawFdatasync: round(syncRatio, 3) },
     targets: { async: asyncMet, sync256: syncMet },
   };
   console.log(JSON.stringify(summary));
+}
+
+function printAppendRun(result: AppendRunResult): void {
+  console.log(
+    `store ${result.flushDiskType.padEnd(11)} ${String(result.appenders).padStart(3)} appenders  ` +
+      `${fixed(result.messagesPerSecond, 0).padStart(8)} msg/s  ${fixed(result.mbPerSecond).padStart(7)} MB/s  ` +
+      `p50 ${fixed(result.p50Ms, 3)} ms  p99 ${fixed(result.p99Ms, 3)} ms  cpu ${fixed(result.cpuMicrosPerMessage, 2)} us/msg` +
+      (result.busy > 0 ? `  (${result.busy} SYSTEM_BUSY)` : '') +
+      (result.timeouts > 0 ? `  (${result.timeouts} FLUSH_DISK_TIMEOUT)` : ''),
+  );
+}
+
+interface FloorSet {
+  buffered: FloorResult;
+  synced: FloorResult;
+  workerBuffered: FloorResult;
+  workerSynced: FloorResult;
+}
+
+/** The floor at the bench's own record size, four ways, each printed with its ratio to raw. */
+async function measureFloor(rawBufferedMBps: number, rawSyncedMBps: number): Promise<FloorSet> {
+  const prepared = prepareRecord(benchInput(0, 0));
+  // BODY follows STORETIMESTAMP (8), STOREHOST (IPv4: 8), RECONSUMETIMES (4), PREPARED_TX (8), body length (4).
+  const base = { directory: workDir, durationMs: DURATION_MS, body, recordBytes: prepared.size, bodyPosition: prepared.storeTimestampPosition + 32 };
+  const line = (label: string, result: FloorResult, raw: number, rawName: string): void =>
+    console.log(
+      `${label.padEnd(37)}${fixed(result.mbPerSecond)} MB/s  ${fixed(result.messagesPerSecond, 0)} msg/s  cpu ${fixed(result.cpuMicrosPerMessage, 2)} us/msg  ` +
+        `= ${fixed((result.mbPerSecond / raw) * 100)} % of raw ${rawName}`,
+    );
+  const buffered = floorSingleThread({ ...base, withFdatasync: false });
+  line(`floor ${prepared.size} B records, no fsync`, buffered, rawBufferedMBps, 'buffered');
+  const synced = floorSingleThread({ ...base, withFdatasync: true });
+  line('floor + fdatasync per 1 MiB', synced, rawSyncedMBps, 'fdatasync');
+  const workerBuffered = await floorWithCrcWorker({ ...base, withFdatasync: false });
+  line('floor, CRC on a worker, no fsync', workerBuffered, rawBufferedMBps, 'buffered');
+  const workerSynced = await floorWithCrcWorker({ ...base, withFdatasync: true });
+  line('floor, CRC on a worker, + fdatasync', workerSynced, rawSyncedMBps, 'fdatasync');
+  return { buffered, synced, workerBuffered, workerSynced };
 }
 
 function loadAverage(): string {
