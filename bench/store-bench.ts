@@ -16,7 +16,7 @@
  *   TIDEMQ_BENCH_WARM=1           pre-write commit-log segments (warmMappedFileEnable)
  *   TIDEMQ_BENCH_ONLY=ASYNC_FLUSH:256,SYNC_FLUSH:256   only these append runs, no raw/floor/read (profiling)
  */
-import { closeSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -107,6 +107,8 @@ interface AppendRunResult {
   timeouts: number;
   /** CPU time of the whole process (all threads) per stored message, in microseconds. */
   cpuMicrosPerMessage: number;
+  /** CPU time of the main (JavaScript) thread alone per stored message; NaN where /proc is missing. */
+  mainThreadCpuMicrosPerMessage: number;
 }
 
 const bornHost = parseHostAddress('127.0.0.1', 50000);
@@ -155,6 +157,7 @@ async function appendRun(storeDir: string, flushDiskType: FlushDiskType, appende
   let busy = 0;
   let timeouts = 0;
   const cpuBefore = process.cpuUsage();
+  const mainThreadBefore = mainThreadCpuMicros();
   const start = performance.now();
   const deadline = start + DURATION_MS;
   const appender = async (index: number): Promise<void> => {
@@ -185,6 +188,7 @@ async function appendRun(storeDir: string, flushDiskType: FlushDiskType, appende
   await Promise.all(Array.from({ length: appenders }, (_, index) => appender(index)));
   const elapsedSeconds = (performance.now() - start) / 1000;
   const cpu = process.cpuUsage(cpuBefore);
+  const mainThreadCpu = mainThreadCpuMicros() - mainThreadBefore;
   await store.close();
   const sorted = latencies.subarray(0, samples).sort();
   return {
@@ -198,7 +202,20 @@ async function appendRun(storeDir: string, flushDiskType: FlushDiskType, appende
     busy,
     timeouts,
     cpuMicrosPerMessage: (cpu.user + cpu.system) / Math.max(1, messages),
+    mainThreadCpuMicrosPerMessage: mainThreadCpu / Math.max(1, messages),
   };
+}
+
+/** utime + stime of the main thread (Linux /proc, clock ticks of 10 ms), in microseconds; NaN elsewhere. */
+function mainThreadCpuMicros(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields after the command name start at field 3 (state); utime is field 14, stime field 15.
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return NaN;
+  }
 }
 
 interface ReadResult {
@@ -319,6 +336,7 @@ async function main(): Promise<void> {
       p50Ms: round(run.p50Ms, 3),
       p99Ms: round(run.p99Ms, 3),
       cpuUsPerMsg: round(run.cpuMicrosPerMessage, 2),
+      mainThreadCpuUsPerMsg: round(run.mainThreadCpuMicrosPerMessage, 2),
     })),
     floor: {
       bufferedMBps: round(floor.buffered.mbPerSecond),
@@ -340,7 +358,7 @@ function printAppendRun(result: AppendRunResult): void {
   console.log(
     `store ${result.flushDiskType.padEnd(11)} ${String(result.appenders).padStart(3)} appenders  ` +
       `${fixed(result.messagesPerSecond, 0).padStart(8)} msg/s  ${fixed(result.mbPerSecond).padStart(7)} MB/s  ` +
-      `p50 ${fixed(result.p50Ms, 3)} ms  p99 ${fixed(result.p99Ms, 3)} ms  cpu ${fixed(result.cpuMicrosPerMessage, 2)} us/msg` +
+      `p50 ${fixed(result.p50Ms, 3)} ms  p99 ${fixed(result.p99Ms, 3)} ms  cpu ${fixed(result.cpuMicrosPerMessage, 2)} us/msg (main thread ${fixed(result.mainThreadCpuMicrosPerMessage, 2)})` +
       (result.busy > 0 ? `  (${result.busy} SYSTEM_BUSY)` : '') +
       (result.timeouts > 0 ? `  (${result.timeouts} FLUSH_DISK_TIMEOUT)` : ''),
   );

@@ -161,7 +161,8 @@ export class GroupCommit {
     if (this.failure !== null) return Promise.reject(this.failure);
     if (endOffset <= this.commitLog.writtenOffset) return PUT_OK;
     if (this.halted) return Promise.reject(new TideError('STORE_CLOSED', 'the store is closed'));
-    assert(endOffset <= this.commitLog.maxOffset, `waitWritten(${endOffset}) is past the end of the log ${this.commitLog.maxOffset}`);
+    // The message is built only on failure: a template literal here would format two numbers per append.
+    if (endOffset > this.commitLog.maxOffset) assert(false, `waitWritten(${endOffset}) is past the end of the log ${this.commitLog.maxOffset}`);
     let turn = this.writeOutTurn;
     if (turn === null) {
       let resolve!: (status: FlushStatus) => void;
@@ -185,7 +186,8 @@ export class GroupCommit {
     if (this.failure !== null) return Promise.reject(this.failure);
     if (endOffset <= this.commitLog.flushedOffset) return PUT_OK;
     if (this.halted) return Promise.reject(new TideError('STORE_CLOSED', 'the store is closed'));
-    assert(endOffset <= this.commitLog.maxOffset, `waitDurable(${endOffset}) is past the end of the log ${this.commitLog.maxOffset}`);
+    // The message is built only on failure: a template literal here would format two numbers per append.
+    if (endOffset > this.commitLog.maxOffset) assert(false, `waitDurable(${endOffset}) is past the end of the log ${this.commitLog.maxOffset}`);
     if (this.pendingWaiterCount >= this.options.maxPendingWaiters) {
       return Promise.reject(new TideError('SYSTEM_BUSY', `${this.pendingWaiterCount} appends are already waiting for fdatasync`));
     }
