@@ -2,17 +2,19 @@
  * The flush service: when commit-log bytes are written out and made durable, and who is told.
  *
  * - Every append schedules one write-out on the next turn of the event loop (setImmediate), so all
- *   appends of one turn share one `write`. It runs in both modes, whether or not an fdatasync is
- *   running, so an append never sits in the process's buffer for longer than one turn.
+ *   appends of one turn share one `write`, which runs on the libuv thread pool (`write-batches.ts`)
+ *   while the event loop goes on encoding. It runs in both modes, whether or not an fdatasync is
+ *   running, so an append never sits in the process's buffer for longer than one turn plus a write.
  * - `waitWritten(endOffset)` resolves once the bytes are handed to the kernel (they then survive a
- *   crash of the process, not of the machine). All waiters of one turn share one promise, settled by
- *   that turn's write-out: no promise or closure per append.
+ *   crash of the process, not of the machine). All waiters of one turn share one promise, settled
+ *   when the written offset passes the highest offset any of them waits for: no promise or closure
+ *   per append.
  * - ASYNC_FLUSH: an fdatasync every `flushIntervalMs`; `waitDurable` is `waitWritten`, which is what
  *   DESIGN.md promises an ASYNC_FLUSH acknowledgement: it survives a process crash.
  * - SYNC_FLUSH (group commit): `waitDurable(endOffset)` queues a waiter. When no fdatasync is running
- *   the pending bytes are written and one starts (on the libuv pool) at the end of the current turn
- *   of the event loop, so the appends of one turn go together; waiters that arrive while it runs
- *   share the next one. When an fdatasync completes, every waiter whose endOffset is at or below the
+ *   the pending bytes are written at the end of the current turn of the event loop, and once every
+ *   pending write has completed an fdatasync starts (both on the libuv pool), so the appends of one
+ *   turn go together; waiters that arrive while it runs share the next one. When an fdatasync completes, every waiter whose endOffset is at or below the
  *   durable offset is resolved in one loop, and the next fdatasync starts on the next turn, so the
  *   appenders just resolved (their continuations run first) join the group already waiting.
  *   Waiters sit in arrays with a head index (they arrive in offset order), never shifted one by
@@ -41,8 +43,10 @@ const PUT_OK: Promise<FlushStatus> = Promise.resolve('PUT_OK');
 /** Waiter arrays are compacted once this many resolved slots sit before the head. */
 const COMPACT_AFTER_SLOTS = 4096;
 
-/** One promise shared by every `waitWritten` of a turn, settled by that turn's write-out. */
+/** One promise shared by every `waitWritten` of a turn, settled once `target` is written. */
 interface WriteOutTurn {
+  /** The highest end offset any waiter of the turn waits for. */
+  target: number;
   promise: Promise<FlushStatus>;
   resolve(status: FlushStatus): void;
   reject(error: Error): void;
@@ -63,8 +67,9 @@ export class GroupCommit {
   private head = 0;
   /** Internal flush requests (close, checkpoint); few, so a plain array. */
   private flushRequests: FlushRequest[] = [];
-  /** Waiters for the next write-out; null when nobody waits for one. */
-  private writeOutTurn: WriteOutTurn | null = null;
+  /** Turns waiting for writes, in offset order; the last one takes waiters until its turn ends. */
+  private writeOutTurns: WriteOutTurn[] = [];
+  private writeOutTurnOpen = false;
   private syncInFlight = false;
   private writeScheduled = false;
   private timeoutTimer: NodeJS.Timeout | null = null;
@@ -77,6 +82,7 @@ export class GroupCommit {
 
   constructor(private readonly commitLog: CommitLog, private readonly options: GroupCommitOptions) {
     this.syncFlush = options.flushDiskType === 'SYNC_FLUSH';
+    commitLog.writtenListener = this.onWritten;
   }
 
   start(): void {
@@ -101,12 +107,13 @@ export class GroupCommit {
     this.stopInterval();
     if (this.halted) return;
     this.halted = true;
+    this.commitLog.stopWriting();
     const closed = new TideError('STORE_CLOSED', 'the store closed before this append was durable');
     for (let index = this.head; index < this.waiterRejects.length; index++) this.waiterRejects[index]!(closed);
     this.advanceHead(this.waiterOffsets.length);
     for (const request of this.flushRequests) request.reject(closed);
     this.flushRequests = [];
-    this.settleWriteOutTurn(closed);
+    this.rejectWriteOutTurns(closed);
   }
 
   get pendingWaiterCount(): number {
@@ -122,34 +129,56 @@ export class GroupCommit {
 
   private readonly onImmediate = (): void => {
     this.writeScheduled = false;
+    // The turn's waiters are complete: later ones wait for later bytes, in a turn of their own.
+    this.writeOutTurnOpen = false;
     if (this.failure !== null || this.halted) return;
-    if (!this.writeOut()) return;
+    if (!this.startWriteOut()) return;
     // SYNC_FLUSH syncs every append soon, waited for or not (RocketMQ's WAIT=false still flushes).
     if (this.syncFlush || this.flushRequests.length > 0) this.startSync();
   };
 
-  /**
-   * Hands the buffered bytes to the kernel and resolves the turn's `waitWritten` callers (the buffer
-   * is empty afterwards, so every byte appended so far is written). False when the write failed:
-   * fail() has rejected everyone.
-   */
-  private writeOut(): boolean {
+  /** Starts writing the buffered bytes. False when the log has failed: fail() has rejected everyone. */
+  private startWriteOut(): boolean {
     try {
-      this.commitLog.writeOut();
+      this.commitLog.startWriteOut();
     } catch {
       return false;
     }
-    // A closed log writes nothing; its waiters are told by halt(), never PUT_OK.
-    if (this.commitLog.writtenOffset === this.commitLog.maxOffset) this.settleWriteOutTurn(null);
+    // A synchronous drain may have written everything already.
+    this.settleWriteOutTurns();
     return true;
   }
 
-  private settleWriteOutTurn(error: Error | null): void {
-    const turn = this.writeOutTurn;
-    if (turn === null) return;
-    this.writeOutTurn = null;
-    if (error === null) turn.resolve('PUT_OK');
-    else turn.reject(error);
+  /** The commit log completed a write (or failed one): answer writers, start the fdatasync due. */
+  private readonly onWritten = (): void => {
+    if (this.failure === null && !this.halted) {
+      this.settleWriteOutTurns();
+      if (this.syncFlush || this.flushRequests.length > 0) this.startSync();
+    }
+    this.notifyIdle();
+  };
+
+  /** Resolves the turns whose every waiter's bytes are written. */
+  private settleWriteOutTurns(): void {
+    const turns = this.writeOutTurns;
+    if (turns.length === 0) return;
+    const written = this.commitLog.writtenOffset;
+    let settled = 0;
+    while (settled < turns.length && turns[settled]!.target <= written) turns[settled++]!.resolve('PUT_OK');
+    if (settled === 0) return;
+    if (settled === turns.length) {
+      turns.length = 0;
+      this.writeOutTurnOpen = false;
+    } else {
+      turns.splice(0, settled); // a handful of turns at most: one per turn of the event loop in flight
+    }
+  }
+
+  private rejectWriteOutTurns(error: Error): void {
+    const turns = this.writeOutTurns;
+    this.writeOutTurns = [];
+    this.writeOutTurnOpen = false;
+    for (const turn of turns) turn.reject(error);
   }
 
   /**
@@ -163,7 +192,8 @@ export class GroupCommit {
     if (this.halted) return Promise.reject(new TideError('STORE_CLOSED', 'the store is closed'));
     // The message is built only on failure: a template literal here would format two numbers per append.
     if (endOffset > this.commitLog.maxOffset) assert(false, `waitWritten(${endOffset}) is past the end of the log ${this.commitLog.maxOffset}`);
-    let turn = this.writeOutTurn;
+    const turns = this.writeOutTurns;
+    let turn = this.writeOutTurnOpen ? turns[turns.length - 1]! : null;
     if (turn === null) {
       let resolve!: (status: FlushStatus) => void;
       let reject!: (error: Error) => void;
@@ -171,7 +201,11 @@ export class GroupCommit {
         resolve = resolvePromise;
         reject = rejectPromise;
       });
-      turn = this.writeOutTurn = { promise, resolve, reject };
+      turn = { target: endOffset, promise, resolve, reject };
+      turns.push(turn);
+      this.writeOutTurnOpen = true;
+    } else if (endOffset > turn.target) {
+      turn.target = endOffset;
     }
     this.afterAppend();
     return turn.promise;
@@ -217,14 +251,27 @@ export class GroupCommit {
   }
 
   /** Resolves when no fdatasync of this service is running. */
+  /** Resolves when no fdatasync of this service and no commit-log write is running. */
   whenIdle(): Promise<void> {
-    if (!this.syncInFlight) return Promise.resolve();
+    if (!this.syncInFlight && !this.commitLog.writeInFlight) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  private notifyIdle(): void {
+    if (this.syncInFlight || this.commitLog.writeInFlight || this.idleWaiters.length === 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /**
+   * Writes out what is buffered and, once no write is pending (`onWritten` calls back here when the
+   * last completes), starts one fdatasync over everything written.
+   */
   private startSync(): void {
     if (this.syncInFlight || this.failure !== null || this.halted) return;
-    if (!this.writeOut()) return; // fail() has rejected everyone
+    if (!this.startWriteOut()) return; // fail() has rejected everyone
+    if (this.commitLog.writesPending) return;
     if (this.commitLog.writtenOffset <= this.commitLog.flushedOffset) {
       this.settle();
       return;
@@ -243,16 +290,12 @@ export class GroupCommit {
       this.commitLog.flushedStoreTimestamp = syncedStoreTimestamp;
       this.settle();
     }
-    if (this.failure === null && this.hasUnsatisfiedWork()) {
+    if (this.failure === null && !this.halted && this.hasUnsatisfiedWork()) {
       // On the next turn, so the appenders just resolved (whose continuations run right after this
       // callback) join the waiters that arrived meanwhile in one group.
       this.afterAppend();
     }
-    if (!this.syncInFlight && this.idleWaiters.length > 0) {
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const resolve of waiters) resolve();
-    }
+    this.notifyIdle();
   };
 
   /**
@@ -331,6 +374,7 @@ export class GroupCommit {
     this.advanceHead(this.waiterOffsets.length);
     for (const request of this.flushRequests) request.reject(error);
     this.flushRequests = [];
-    this.settleWriteOutTurn(error);
+    this.rejectWriteOutTurns(error);
+    this.notifyIdle();
   }
 }
