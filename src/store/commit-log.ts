@@ -26,7 +26,7 @@
  * reached the disk. Recovery (`recovery.ts`) scans from the checkpoint with magic, size, PHYSICALOFFSET
  * and CRC checks, and `resetEnd` cuts the segment past the last good record and deletes later segments.
  */
-import { closeSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, unlinkSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, read, readSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { TideError } from '../common/errors.js';
 import { assert } from '../common/assert.js';
@@ -37,7 +37,6 @@ import {
   MAGIC_V2,
   RecordField,
   SysFlag,
-  bodyCrc,
   readInt64,
   writeRecord,
   type PreparedRecord,
@@ -45,6 +44,7 @@ import {
 import { fsyncDirectorySync } from './durable-fs.js';
 import type { FileIo } from './file-io.js';
 import { listOffsetFiles, offsetFileName } from './file-names.js';
+import { verifyRecord } from './record-checks.js';
 import type { StoreLogger } from './store-logger.js';
 import { WriteBatches, type WriteBatch } from './write-batches.js';
 
@@ -106,6 +106,8 @@ export class CommitLog {
   writtenListener: (() => void) | null = null;
   private readonly headerScratch = Buffer.alloc(STORE_TIMESTAMP_PREFIX_BYTES);
   private syncsInFlight = 0;
+  /** Asynchronous span reads running (descriptors stay open meanwhile). */
+  private readsInFlight = 0;
   /** Descriptors of deleted segments, closed once no fdatasync can still be using them. */
   private descriptorsToClose: number[] = [];
   private closed = false;
@@ -462,6 +464,27 @@ export class CommitLog {
     return record;
   }
 
+  /**
+   * Reads `length` bytes of one segment at `physicalOffset` into `target` with one positional read;
+   * the range must lie below `writtenOffset`. Returns the bytes read (fewer at the end of a file).
+   */
+  readSpanSync(segment: Segment, physicalOffset: number, target: Buffer, length: number): number {
+    return readFullySync(segment.fd, target, length, physicalOffset - segment.startOffset);
+  }
+
+  /**
+   * `readSpanSync` on the libuv thread pool. Until the callback runs, no descriptor of this log is
+   * closed (retention, close), so the read never lands on a descriptor number reused by another file.
+   */
+  readSpan(segment: Segment, physicalOffset: number, target: Buffer, length: number, callback: (error: Error | null, bytesRead: number) => void): void {
+    this.readsInFlight++;
+    readFully(segment.fd, target, length, physicalOffset - segment.startOffset, (error, bytesRead) => {
+      this.readsInFlight--;
+      this.closeDeferredDescriptors();
+      callback(error, bytesRead);
+    });
+  }
+
   /** STORETIMESTAMP of the record at `physicalOffset`, or -1 when it cannot be read. */
   readStoreTimestamp(physicalOffset: number, size: number): number {
     const length = Math.min(size, STORE_TIMESTAMP_PREFIX_BYTES);
@@ -596,7 +619,7 @@ export class CommitLog {
   }
 
   private closeDeferredDescriptors(): void {
-    if (this.syncsInFlight > 0 || this.batches.writeInFlight) return;
+    if (this.syncsInFlight > 0 || this.readsInFlight > 0 || this.batches.writeInFlight) return;
     for (const fd of this.descriptorsToClose) closeSync(fd);
     this.descriptorsToClose = [];
   }
@@ -627,47 +650,33 @@ export class CommitLog {
   }
 }
 
+function readFullySync(fd: number, target: Buffer, length: number, position: number): number {
+  let done = 0;
+  while (done < length) {
+    const count = readSync(fd, target, done, length - done, position + done);
+    if (count === 0) break;
+    done += count;
+  }
+  return done;
+}
+
+function readFully(fd: number, target: Buffer, length: number, position: number, callback: (error: Error | null, bytesRead: number) => void): void {
+  const step = (done: number): void => {
+    if (done >= length) {
+      callback(null, done);
+      return;
+    }
+    read(fd, target, done, length - done, position + done, (error, count) => {
+      if (error) callback(error, done);
+      else if (count === 0) callback(null, done);
+      else step(done + count);
+    });
+  };
+  step(0);
+}
+
 let zeros: Buffer | null = null;
 function zeroChunk(length: number): Buffer {
   if (zeros === null) zeros = Buffer.alloc(WARM_CHUNK_BYTES);
   return zeros.subarray(0, length);
-}
-
-/**
- * Whether a record that passed its structural and body-CRC checks still looks torn: its last bytes
- * are zeros where a whole record never has a zero. The body CRC does not cover the topic and the
- * properties, and a write cut short leaves zeros at its end (segments are zero-filled before use),
- * so the record's last byte must be the final property byte (properties end with \u0002 as every
- * client encodes them) or, without properties, the two-byte zero length after a topic whose last
- * character is not zero. A property string ending in a NUL character would be taken as torn; no
- * client encodes one.
- */
-export function looksTorn(source: Buffer, position: number, size: number): boolean {
-  const end = position + size;
-  if (source[end - 1] !== 0) return false;
-  const propertiesEmpty = source[end - 2] === 0;
-  return !(propertiesEmpty && source[end - 3] !== 0);
-}
-
-/**
- * Cheap integrity check of a record read back from disk: magic, TOTALSIZE, PHYSICALOFFSET, body
- * CRC and a torn tail. Returns null when good, else the reason.
- */
-export function verifyRecord(record: Buffer, physicalOffset: number): string | null {
-  const size = record.length;
-  if (record.readInt32BE(0) !== size) return `TOTALSIZE ${record.readInt32BE(0)} differs from ${size}`;
-  const magic = record.readInt32BE(4);
-  if (magic !== MAGIC_V1 && magic !== MAGIC_V2) return `bad magic 0x${(magic >>> 0).toString(16)}`;
-  if (readInt64(record, RecordField.PHYSICAL_OFFSET) !== physicalOffset) return 'PHYSICALOFFSET field does not match its position';
-  const sysFlag = record.readInt32BE(RecordField.SYS_FLAG);
-  const bornHostBytes = (sysFlag & SysFlag.BORNHOST_V6 ? 16 : 4) + 4;
-  const storeHostBytes = (sysFlag & SysFlag.STOREHOST_V6 ? 16 : 4) + 4;
-  const bodyLengthPosition = RecordField.BORN_HOST + bornHostBytes + 8 + storeHostBytes + 4 + 8;
-  if (bodyLengthPosition + 4 > size) return 'record shorter than its header';
-  const bodyLength = record.readInt32BE(bodyLengthPosition);
-  const bodyStart = bodyLengthPosition + 4;
-  if (bodyLength < 0 || bodyStart + bodyLength > size) return `body length ${bodyLength} overruns the record`;
-  if (bodyCrc(record.subarray(bodyStart, bodyStart + bodyLength)) !== record.readInt32BE(RecordField.BODY_CRC)) return 'body CRC mismatch';
-  if (looksTorn(record, 0, size)) return 'record ends in zero bytes (torn write)';
-  return null;
 }

@@ -25,7 +25,7 @@ import type { CommitLog } from './commit-log.js';
 import { validateQueueId, type ConsumeQueueTable } from './consume-queue-table.js';
 import type { GroupCommit } from './group-commit.js';
 import type { KeyIndex } from './key-index.js';
-import { getMessages, offsetByTime, storeTimeAt } from './queue-reads.js';
+import { getMessages, getMessagesAsync, offsetByTime, storeTimeAt } from './queue-reads.js';
 import type { RecoveryReport } from './recovery.js';
 import type { Retention, RetentionReport } from './retention.js';
 import { DEFAULT_STORE_CONFIG, type StoreConfig } from './store-config.js';
@@ -204,6 +204,18 @@ export class MessageStore implements MessageStoreApi {
     return result;
   }
 
+  /**
+   * `getMessages` with the commit-log reads on the libuv thread pool: the same answer, but a pull
+   * served from a cold page cache does not stall the event loop (the pull handler should use this).
+   * Rejects like getMessages, and with STORE_CLOSED when the store closed while the reads ran.
+   */
+  async getMessagesAsync(topic: string, queueId: number, queueOffset: number, maxCount: number, maxBytes: number, filter?: MessageFilter): Promise<GetMessageResult> {
+    this.assertReadable();
+    const result = await getMessagesAsync(this.commitLog, this.consumeQueues.get(topic, queueId), queueOffset, maxCount, maxBytes, filter, this.logger, this.assertReadableBound);
+    this.getMessageCount += result.records.length;
+    return result;
+  }
+
   getConsumeQueueEntry(topic: string, queueId: number, queueOffset: number): ConsumeQueueEntry | null {
     this.assertReadable();
     return this.consumeQueues.get(topic, queueId)?.getEntry(queueOffset) ?? null;
@@ -363,6 +375,8 @@ export class MessageStore implements MessageStoreApi {
     this.retentionTimer = null;
     this.groupCommit.stopInterval();
   }
+
+  private readonly assertReadableBound = (): void => this.assertReadable();
 
   private assertReadable(): void {
     if (this.state === 'closed') throw new TideError('STORE_CLOSED', 'the store is closed');
