@@ -4,7 +4,7 @@
  *  (b) the store appending 1 KiB messages, ASYNC_FLUSH and SYNC_FLUSH, at 1, 16 and 256 concurrent
  *      appenders (each: append → waitDurable → next) for a fixed time: messages/s, MB/s of records, and
  *      p50/p99 latency from the append call to durability;
- *  (c) reading the messages back by queue offset (getMessages, batches of 32);
+ *  (c) reading the messages back by queue offset (getMessages and getMessagesAsync, batches of 32);
  *  (d) the floor (store-floor.ts): per 1 KiB body only a copy at record stride, a CRC32 and a
  *      1 MiB writeSync, without and with fdatasync, on the main thread and with the CRC on a worker;
  * then prints the store's numbers as ratios of the raw limit next to the targets, and one JSON line.
@@ -224,7 +224,7 @@ interface ReadResult {
   mbPerSecond: number;
 }
 
-async function readRun(storeDir: string): Promise<ReadResult> {
+async function readRun(storeDir: string, asynchronous: boolean): Promise<ReadResult> {
   const store = await openBenchStore(storeDir, 'ASYNC_FLUSH');
   let messages = 0;
   let bytes = 0;
@@ -235,7 +235,7 @@ async function readRun(storeDir: string): Promise<ReadResult> {
       const maxOffset = store.getMaxOffsetInQueue(TOPIC, queueId);
       let queueOffset = store.getMinOffsetInQueue(TOPIC, queueId);
       while (queueOffset < maxOffset) {
-        const result = store.getMessages(TOPIC, queueId, queueOffset, 32, 256 * 1024);
+        const result = asynchronous ? await store.getMessagesAsync(TOPIC, queueId, queueOffset, 32, 256 * 1024) : store.getMessages(TOPIC, queueId, queueOffset, 32, 256 * 1024);
         if (result.records.length === 0) break;
         for (const record of result.records) bytes += record.length;
         messages += result.records.length;
@@ -299,8 +299,10 @@ async function main(): Promise<void> {
       printAppendRun(result);
     }
   }
-  const read = await readRun(readDir);
+  const read = await readRun(readDir, false);
   console.log(`store read back (getMessages x32)    ${fixed(read.messagesPerSecond, 0)} msg/s  ${fixed(read.mbPerSecond)} MB/s  (${read.messages} messages)`);
+  const readAsync = await readRun(readDir, true);
+  console.log(`store read back (getMessagesAsync)   ${fixed(readAsync.messagesPerSecond, 0)} msg/s  ${fixed(readAsync.mbPerSecond)} MB/s  (${readAsync.messages} messages)`);
   console.log('');
 
   const bestAsync = appends.filter((run) => run.flushDiskType === 'ASYNC_FLUSH').reduce((best, run) => (run.mbPerSecond > best.mbPerSecond ? run : best));
@@ -348,6 +350,7 @@ async function main(): Promise<void> {
       vsRawFdatasync: round(floor.synced.mbPerSecond / rawSynced.mbPerSecond, 3),
     },
     read: { msgPerSec: Math.round(read.messagesPerSecond), MBps: round(read.mbPerSecond) },
+    readAsync: { msgPerSec: Math.round(readAsync.messagesPerSecond), MBps: round(readAsync.mbPerSecond) },
     ratios: { asyncVsRawBuffered: round(asyncRatio, 3), sync256VsRawFdatasync: round(syncRatio, 3) },
     targets: { async: asyncMet, sync256: syncMet },
   };

@@ -2,13 +2,19 @@
  * Reading the records of a pull window from the commit log with as few reads as possible.
  *
  * The candidates of a window (in consume-queue order) are grouped into runs: records of one segment,
- * each starting at or after the end of the one before, with a gap no larger than the record itself
- * (so at least half of what a run reads is wanted) and a run at most `MAX_SPAN_BYTES` long. Records
- * one queue wrote back to back, the common case for a busy queue, form one run and cost one read.
+ * each starting at or after the end of the one before, and a run at most `MAX_SPAN_BYTES` long.
+ * Records one queue wrote back to back form one run and cost one read. The gap allowed between two
+ * records differs: the synchronous read allows a gap up to the record's own size (at least half of
+ * what it reads is wanted; from a warm cache copying more costs more than the system call it
+ * saves), the asynchronous read allows `MAX_GAP_BYTES`, so a queue interleaved with a few others (a
+ * topic's queues written in turn) is read in one trip through the thread pool instead of one per
+ * record; from a cold cache the kernel reads those pages anyway.
  * Each run is read with one positional read into a fresh buffer (synchronously, or on the libuv
  * thread pool in the asynchronous variant) and every record in it is verified (magic, size,
- * PHYSICALOFFSET, body CRC, torn tail) before it is handed out; the records are views into that
- * buffer, which nothing else uses. Records not yet written out are copied from the write buffers.
+ * PHYSICALOFFSET, body CRC, torn tail) before it is handed out. The records are views into that
+ * buffer, which nothing else uses, or copies when most of the span was other queues' bytes (so an
+ * answer does not pin a mostly useless buffer). Records not yet written out are copied from the
+ * write buffers.
  */
 import { TideError, isTideError } from '../common/errors.js';
 import type { CommitLog, Segment } from './commit-log.js';
@@ -16,6 +22,8 @@ import { verifyRecord } from './record-checks.js';
 
 /** Longest span read at once (a limit on the memory one pull window holds). */
 const MAX_SPAN_BYTES = 1024 * 1024;
+/** Largest distance between two records read in one run by the asynchronous read. */
+const MAX_GAP_BYTES = 16 * 1024;
 /** Smallest valid record (commit-log.ts). */
 const MIN_RECORD_BYTES = 80;
 
@@ -49,11 +57,13 @@ interface Run {
   /** Physical offsets [start, end) to read. */
   readonly start: number;
   end: number;
+  /** Bytes of the run's own records (the rest of the span belongs to other queues). */
+  usefulBytes: number;
 }
 
 export function readWindowSync(commitLog: CommitLog, window: PullWindow): WindowRecord[] {
   const records: WindowRecord[] = new Array(window.count).fill(null);
-  for (const run of planRuns(commitLog, window, records)) {
+  for (const run of planRuns(commitLog, window, records, 0)) {
     const span = Buffer.allocUnsafe(run.end - run.start);
     takeRun(run, span, commitLog.readSpanSync(run.segment, run.start, span, span.length), window, records);
   }
@@ -62,7 +72,7 @@ export function readWindowSync(commitLog: CommitLog, window: PullWindow): Window
 
 export async function readWindowAsync(commitLog: CommitLog, window: PullWindow): Promise<WindowRecord[]> {
   const records: WindowRecord[] = new Array(window.count).fill(null);
-  const runs = planRuns(commitLog, window, records);
+  const runs = planRuns(commitLog, window, records, MAX_GAP_BYTES);
   await Promise.all(
     runs.map(
       (run) =>
@@ -84,9 +94,10 @@ export async function readWindowAsync(commitLog: CommitLog, window: PullWindow):
 
 /**
  * Groups the window's on-disk candidates into runs and settles the others in `records` at once:
- * gone (null), buffered (copied from the write buffers) or of an impossible size (corrupt).
+ * gone (null), buffered (copied from the write buffers) or of an impossible size (corrupt). Two
+ * records share a run when the gap between them is at most their size or `maxGapBytes`.
  */
-function planRuns(commitLog: CommitLog, window: PullWindow, records: WindowRecord[]): Run[] {
+function planRuns(commitLog: CommitLog, window: PullWindow, records: WindowRecord[], maxGapBytes: number): Run[] {
   const runs: Run[] = [];
   let current: Run | null = null;
   const minOffset = commitLog.minOffset;
@@ -116,11 +127,12 @@ function planRuns(commitLog: CommitLog, window: PullWindow, records: WindowRecor
       continue;
     }
     const end = physicalOffset + size;
-    if (current !== null && current.segment === segment && physicalOffset >= current.end && physicalOffset - current.end <= size && end - current.start <= MAX_SPAN_BYTES) {
+    if (current !== null && current.segment === segment && physicalOffset >= current.end && physicalOffset - current.end <= Math.max(size, maxGapBytes) && end - current.start <= MAX_SPAN_BYTES) {
       current.last = index + 1;
       current.end = end;
+      current.usefulBytes += size;
     } else {
-      current = { segment, first: index, last: index + 1, start: physicalOffset, end };
+      current = { segment, first: index, last: index + 1, start: physicalOffset, end, usefulBytes: size };
       runs.push(current);
     }
   }
@@ -138,12 +150,14 @@ function readOne(commitLog: CommitLog, physicalOffset: number, size: number): Wi
 
 /** Cuts a run's records out of the span read for it, verifying each. */
 function takeRun(run: Run, span: Buffer, bytesRead: number, window: PullWindow, records: WindowRecord[]): void {
+  const copy = run.usefulBytes * 2 < span.length;
   for (let index = run.first; index < run.last; index++) {
     const physicalOffset = window.physicalOffsets[index]!;
     const size = window.sizes[index]!;
     const relative = physicalOffset - run.start;
-    const record = relative === 0 && size === span.length ? span : span.subarray(relative, relative + size);
-    const problem = relative + size > bytesRead ? 'short read' : verifyRecord(record, physicalOffset);
-    records[index] = problem === null ? record : new TideError('STORE_CORRUPT', `record at physical offset ${physicalOffset} is corrupt: ${problem}`);
+    const view = relative === 0 && size === span.length ? span : span.subarray(relative, relative + size);
+    const problem = relative + size > bytesRead ? 'short read' : verifyRecord(view, physicalOffset);
+    if (problem !== null) records[index] = new TideError('STORE_CORRUPT', `record at physical offset ${physicalOffset} is corrupt: ${problem}`);
+    else records[index] = copy ? Buffer.from(view) : view;
   }
 }
