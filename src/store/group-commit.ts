@@ -14,13 +14,15 @@
  * - SYNC_FLUSH (group commit): `waitDurable(endOffset)` queues a waiter. When no fdatasync is running
  *   the pending bytes are written at the end of the current turn of the event loop, and once every
  *   pending write has completed an fdatasync starts (both on the libuv pool), so the appends of one
- *   turn go together; waiters that arrive while it runs share the next one. When an fdatasync completes, every waiter whose endOffset is at or below the
- *   durable offset is resolved in one loop, and the next fdatasync starts on the next turn, so the
- *   appenders just resolved (their continuations run first) join the group already waiting.
- *   Waiters sit in arrays with a head index (they arrive in offset order), never shifted one by
- *   one. One timer, armed for the oldest waiter's deadline, answers FLUSH_DISK_TIMEOUT to those not
- *   made durable within `syncFlushTimeoutMs`; a waiter that arrives out of offset order is only
- *   answered late, never early.
+ *   turn go together; waiters that arrive while it runs share the next one. When an fdatasync
+ *   completes, every waiter whose endOffset is at or below the durable offset is resolved in one
+ *   loop, and the next fdatasync starts on the next turn, so the appenders just resolved (their
+ *   continuations run first) join the group already waiting.
+ *   The waiters of one turn of the event loop share one promise (no promise or closure per append),
+ *   resolved once the highest offset any of them waits for is durable. One timer, armed for the
+ *   oldest turn's deadline, answers FLUSH_DISK_TIMEOUT to those not made durable within
+ *   `syncFlushTimeoutMs` of the turn's first waiter; a waiter that arrives out of offset order is
+ *   only answered late, never early.
  * - A failed write or fdatasync rejects every waiter with STORE_WRITE_FAILED and the durable offset
  *   never moves again: nothing written after a failure is ever reported durable.
  */
@@ -40,14 +42,26 @@ export interface GroupCommitOptions {
 }
 
 const PUT_OK: Promise<FlushStatus> = Promise.resolve('PUT_OK');
-/** Waiter arrays are compacted once this many resolved slots sit before the head. */
-const COMPACT_AFTER_SLOTS = 4096;
 
 /** One promise shared by every `waitWritten` of a turn, settled once `target` is written. */
 interface WriteOutTurn {
   /** The highest end offset any waiter of the turn waits for. */
   target: number;
   promise: Promise<FlushStatus>;
+  resolve(status: FlushStatus): void;
+  reject(error: Error): void;
+}
+
+/**
+ * The SYNC_FLUSH waiters of one turn of the event loop: one promise for all of them, resolved once
+ * `target` is durable, or with FLUSH_DISK_TIMEOUT at `deadlineMs` (the first waiter's deadline; the
+ * others arrived in the same turn, so within a few milliseconds of it).
+ */
+interface DurableTurn {
+  target: number;
+  readonly deadlineMs: number;
+  waiters: number;
+  readonly promise: Promise<FlushStatus>;
   resolve(status: FlushStatus): void;
   reject(error: Error): void;
 }
@@ -60,11 +74,10 @@ interface FlushRequest {
 
 export class GroupCommit {
   private readonly syncFlush: boolean;
-  private readonly waiterOffsets: number[] = [];
-  private readonly waiterDeadlines: number[] = [];
-  private readonly waiterResolves: ((status: FlushStatus) => void)[] = [];
-  private readonly waiterRejects: ((error: Error) => void)[] = [];
-  private head = 0;
+  /** SYNC_FLUSH waiters, one entry per turn of the event loop, in offset order; the last may be open. */
+  private durableTurns: DurableTurn[] = [];
+  private durableTurnOpen = false;
+  private pendingWaiters = 0;
   /** Internal flush requests (close, checkpoint); few, so a plain array. */
   private flushRequests: FlushRequest[] = [];
   /** Turns waiting for writes, in offset order; the last one takes waiters until its turn ends. */
@@ -109,15 +122,14 @@ export class GroupCommit {
     this.halted = true;
     this.commitLog.stopWriting();
     const closed = new TideError('STORE_CLOSED', 'the store closed before this append was durable');
-    for (let index = this.head; index < this.waiterRejects.length; index++) this.waiterRejects[index]!(closed);
-    this.advanceHead(this.waiterOffsets.length);
+    this.rejectDurableTurns(closed);
     for (const request of this.flushRequests) request.reject(closed);
     this.flushRequests = [];
     this.rejectWriteOutTurns(closed);
   }
 
   get pendingWaiterCount(): number {
-    return this.waiterOffsets.length - this.head;
+    return this.pendingWaiters;
   }
 
   /** Called after every append: the batch is written out on the next turn of the event loop. */
@@ -131,6 +143,7 @@ export class GroupCommit {
     this.writeScheduled = false;
     // The turn's waiters are complete: later ones wait for later bytes, in a turn of their own.
     this.writeOutTurnOpen = false;
+    this.durableTurnOpen = false;
     if (this.failure !== null || this.halted) return;
     if (!this.startWriteOut()) return;
     // SYNC_FLUSH syncs every append soon, waited for or not (RocketMQ's WAIT=false still flushes).
@@ -225,17 +238,28 @@ export class GroupCommit {
     if (this.pendingWaiterCount >= this.options.maxPendingWaiters) {
       return Promise.reject(new TideError('SYSTEM_BUSY', `${this.pendingWaiterCount} appends are already waiting for fdatasync`));
     }
-    return new Promise<FlushStatus>((resolve, reject) => {
-      const wasEmpty = this.pendingWaiterCount === 0;
-      this.waiterOffsets.push(endOffset);
-      this.waiterDeadlines.push(this.options.nowMs() + this.options.syncFlushTimeoutMs);
-      this.waiterResolves.push(resolve);
-      this.waiterRejects.push(reject);
-      if (wasEmpty) this.armTimeout();
-      // With the disk idle, sync at once, unless a write-out is already scheduled for this turn of
-      // the event loop: then the appends of this turn go together in that one.
-      if (!this.syncInFlight && !this.writeScheduled) this.startSync();
-    });
+    const turns = this.durableTurns;
+    let turn = this.durableTurnOpen ? turns[turns.length - 1]! : null;
+    if (turn === null) {
+      let resolve!: (status: FlushStatus) => void;
+      let reject!: (error: Error) => void;
+      const promise = new Promise<FlushStatus>((resolvePromise, rejectPromise) => {
+        resolve = resolvePromise;
+        reject = rejectPromise;
+      });
+      turn = { target: endOffset, deadlineMs: this.options.nowMs() + this.options.syncFlushTimeoutMs, waiters: 0, promise, resolve, reject };
+      turns.push(turn);
+      this.durableTurnOpen = true;
+      if (turns.length === 1) this.armTimeout();
+    } else if (endOffset > turn.target) {
+      turn.target = endOffset;
+    }
+    turn.waiters++;
+    this.pendingWaiters++;
+    // With the disk idle, sync at once, unless a write-out is already scheduled for this turn of
+    // the event loop: then the appends of this turn go together in that one.
+    if (!this.syncInFlight && !this.writeScheduled) this.startSync();
+    return turn.promise;
   }
 
   /** Resolves once everything appended so far is durable (close, checkpoint). */
@@ -311,13 +335,10 @@ export class GroupCommit {
   /** Resolves every waiter and flush request at or below the durable offset. */
   private settle(): void {
     const flushed = this.commitLog.flushedOffset;
-    const offsets = this.waiterOffsets;
-    let head = this.head;
-    while (head < offsets.length && offsets[head]! <= flushed) {
-      this.waiterResolves[head]!('PUT_OK');
-      head++;
-    }
-    this.advanceHead(head);
+    const turns = this.durableTurns;
+    let settled = 0;
+    while (settled < turns.length && turns[settled]!.target <= flushed) this.resolveTurn(turns[settled++]!, 'PUT_OK');
+    this.dropSettledTurns(settled);
     if (this.flushRequests.length > 0) {
       const remaining: FlushRequest[] = [];
       for (const request of this.flushRequests) {
@@ -328,41 +349,48 @@ export class GroupCommit {
     }
   }
 
-  private advanceHead(head: number): void {
-    this.head = head;
-    if (head === this.waiterOffsets.length) {
-      this.waiterOffsets.length = 0;
-      this.waiterDeadlines.length = 0;
-      this.waiterResolves.length = 0;
-      this.waiterRejects.length = 0;
-      this.head = 0;
+  private resolveTurn(turn: DurableTurn, status: FlushStatus): void {
+    this.pendingWaiters -= turn.waiters;
+    turn.resolve(status);
+  }
+
+  /** Removes the first `count` turns (settled), and disarms the timer when none is left. */
+  private dropSettledTurns(count: number): void {
+    if (count === 0) return;
+    const turns = this.durableTurns;
+    if (count === turns.length) {
+      turns.length = 0;
+      this.durableTurnOpen = false;
       if (this.timeoutTimer !== null) clearTimeout(this.timeoutTimer);
       this.timeoutTimer = null;
-    } else if (head >= COMPACT_AFTER_SLOTS && head * 2 >= this.waiterOffsets.length) {
-      this.waiterOffsets.splice(0, head);
-      this.waiterDeadlines.splice(0, head);
-      this.waiterResolves.splice(0, head);
-      this.waiterRejects.splice(0, head);
-      this.head = 0;
+    } else {
+      turns.splice(0, count); // one turn per turn of the event loop waiting: a short array
     }
   }
 
+  private rejectDurableTurns(error: Error): void {
+    const turns = this.durableTurns;
+    this.durableTurns = [];
+    this.durableTurnOpen = false;
+    this.pendingWaiters = 0;
+    if (this.timeoutTimer !== null) clearTimeout(this.timeoutTimer);
+    this.timeoutTimer = null;
+    for (const turn of turns) turn.reject(error);
+  }
+
   private armTimeout(): void {
-    if (this.timeoutTimer !== null || this.pendingWaiterCount === 0) return;
-    const delayMs = Math.max(0, this.waiterDeadlines[this.head]! - this.options.nowMs());
+    if (this.timeoutTimer !== null || this.durableTurns.length === 0) return;
+    const delayMs = Math.max(0, this.durableTurns[0]!.deadlineMs - this.options.nowMs());
     this.timeoutTimer = setTimeout(this.onTimeout, delayMs + 1);
   }
 
   private readonly onTimeout = (): void => {
     this.timeoutTimer = null;
     const now = this.options.nowMs();
-    const deadlines = this.waiterDeadlines;
-    let head = this.head;
-    while (head < deadlines.length && deadlines[head]! <= now) {
-      this.waiterResolves[head]!('FLUSH_DISK_TIMEOUT');
-      head++;
-    }
-    this.advanceHead(head);
+    const turns = this.durableTurns;
+    let settled = 0;
+    while (settled < turns.length && turns[settled]!.deadlineMs <= now) this.resolveTurn(turns[settled++]!, 'FLUSH_DISK_TIMEOUT');
+    this.dropSettledTurns(settled);
     this.armTimeout();
   };
 
@@ -370,8 +398,7 @@ export class GroupCommit {
   fail(error: TideError): void {
     if (this.failure !== null) return;
     this.failure = error;
-    for (let index = this.head; index < this.waiterRejects.length; index++) this.waiterRejects[index]!(error);
-    this.advanceHead(this.waiterOffsets.length);
+    this.rejectDurableTurns(error);
     for (const request of this.flushRequests) request.reject(error);
     this.flushRequests = [];
     this.rejectWriteOutTurns(error);
