@@ -2,9 +2,10 @@
  * The flush service: when commit-log bytes are written out and made durable, and who is told.
  *
  * - Every append schedules one write-out on the next turn of the event loop (setImmediate), so all
- *   appends of one turn share one `write`, which runs on the libuv thread pool (`write-batches.ts`)
- *   while the event loop goes on encoding. It runs in both modes, whether or not an fdatasync is
- *   running, so an append never sits in the process's buffer for longer than one turn plus a write.
+ *   appends of one turn share one `write` (with SYNC_FLUSH on the libuv thread pool while the event
+ *   loop goes on encoding; with ASYNC_FLUSH at once, see `write-batches.ts`). It runs in both modes,
+ *   whether or not an fdatasync is running, so an append never sits in the process's buffer for
+ *   longer than one turn plus a write.
  * - `waitWritten(endOffset)` resolves once the bytes are handed to the kernel (they then survive a
  *   crash of the process, not of the machine). All waiters of one turn share one promise, settled
  *   when the written offset passes the highest offset any of them waits for: no promise or closure
@@ -295,7 +296,10 @@ export class GroupCommit {
   private startSync(): void {
     if (this.syncInFlight || this.failure !== null || this.halted) return;
     if (!this.startWriteOut()) return; // fail() has rejected everyone
-    if (this.commitLog.writesPending) return;
+    // SYNC_FLUSH waits for the writes in flight (onWritten comes back here), so one fdatasync covers
+    // the whole group. The ASYNC_FLUSH interval syncs what is written now: under steady load a
+    // write is nearly always in flight, and waiting for a gap could put its fdatasync off for good.
+    if (this.syncFlush && this.commitLog.writesPending) return;
     if (this.commitLog.writtenOffset <= this.commitLog.flushedOffset) {
       this.settle();
       return;

@@ -84,6 +84,7 @@ export async function openStoreParts(config: StoreConfig, options: MessageStoreO
       segmentSizeBytes: config.mappedFileSizeCommitLog,
       maxMessageSizeBytes: config.maxMessageSize,
       warmSegments: config.warmMappedFileEnable,
+      writeOnPool: config.flushDiskType === 'SYNC_FLUSH',
       fileIo,
       logger,
       onWriteFailed: (error) => {

@@ -64,7 +64,7 @@ for (const flushDiskType of ['ASYNC_FLUSH', 'SYNC_FLUSH'] as const) {
   });
 }
 
-test('ASYNC_FLUSH: a waiter is answered only after the asynchronous write of its bytes completed', async () => {
+test('SYNC_FLUSH: waitWritten and waitDurable are answered only after the asynchronous write of the bytes completed', async () => {
   const directory = makeTempDirectory();
   let writesStarted = 0;
   let writesCompleted = 0;
@@ -80,13 +80,17 @@ test('ASYNC_FLUSH: a waiter is answered only after the asynchronous write of its
       }, 20);
     });
   };
-  const store = await MessageStore.open(config(directory.path, 'ASYNC_FLUSH'), { fileIo: io, logger: recordingLogger() });
+  const store = await MessageStore.open(config(directory.path, 'SYNC_FLUSH'), { fileIo: io, logger: recordingLogger() });
   try {
     const result = store.append(messageInput({ body: 'slow disk' }));
-    const status = await store.waitDurable(result.endOffset);
-    assert.equal(status, 'PUT_OK');
+    assert.equal(await store.waitWritten(result.endOffset), 'PUT_OK');
     assert.equal(writesStarted, 1);
     assert.equal(writesCompleted, 1, 'answered after the write completed, not when it started');
+    const syncsBefore = io.fdatasyncCount;
+    const second = store.append(messageInput({ body: 'slow disk, durable' }));
+    assert.equal(await store.waitDurable(second.endOffset), 'PUT_OK');
+    assert.equal(writesCompleted, 2);
+    assert.ok(io.fdatasyncCount > syncsBefore, 'and the fdatasync ran after the write');
   } finally {
     await store.close();
     directory.remove();
