@@ -14,8 +14,8 @@
  * Write path: `append` encodes the record straight into the active write batch (`write-batches.ts`);
  * a batch goes to its segment with one positional write (`startWriteOut`, called by the group commit
  * at the end of every turn of the event loop that appended, and by `append` once a batch passes
- * 1 MiB); with SYNC_FLUSH on the libuv thread pool, so the event loop keeps encoding the next batch
- * meanwhile.
+ * 1 MiB); with SYNC_FLUSH, and for large batches with ASYNC_FLUSH, on the libuv thread pool, so
+ * the event loop keeps encoding the next batch meanwhile.
  * Until a batch is written, reads are served from it, and nothing in it is acknowledged:
  * `group-commit.ts` answers waiters only after the write (ASYNC_FLUSH) or the fdatasync (SYNC_FLUSH).
  *
@@ -66,8 +66,8 @@ export interface CommitLogOptions {
   /** Largest body accepted; sizes the write buffer so that any record fits. */
   maxMessageSizeBytes: number;
   warmSegments: boolean;
-  /** Batches are written on the libuv thread pool (SYNC_FLUSH) or on the event loop (ASYNC_FLUSH); see write-batches.ts. */
-  writeOnPool: boolean;
+  /** Batches this large or larger are written on the libuv thread pool, smaller ones at once; see write-batches.ts. */
+  poolWriteMinBytes: number;
   fileIo: FileIo;
   logger: StoreLogger;
   /** Told once, when a write or fdatasync fails; the log refuses appends from then on. */
@@ -123,7 +123,7 @@ export class CommitLog {
     this.batches = new WriteBatches({
       capacityBytes: capacity,
       maxBatches: MAX_WRITE_BATCHES,
-      writeOnPool: options.writeOnPool,
+      poolWriteMinBytes: options.poolWriteMinBytes,
       fileIo: options.fileIo,
       onWritten: (endOffset, storeTimestamp, drained) => {
         if (endOffset > this.writtenOffset) {

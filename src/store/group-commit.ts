@@ -3,7 +3,7 @@
  *
  * - Every append schedules one write-out on the next turn of the event loop (setImmediate), so all
  *   appends of one turn share one `write` (with SYNC_FLUSH on the libuv thread pool while the event
- *   loop goes on encoding; with ASYNC_FLUSH at once, see `write-batches.ts`). It runs in both modes,
+ *   loop goes on encoding; with ASYNC_FLUSH at once when small, see `write-batches.ts`). It runs in both modes,
  *   whether or not an fdatasync is running, so an append never sits in the process's buffer for
  *   longer than one turn plus a write.
  * - `waitWritten(endOffset)` resolves once the bytes are handed to the kernel (they then survive a

@@ -4,7 +4,9 @@
  * That is how SYNC_FLUSH writes: its answers wait for an fdatasync on the pool anyway. ASYNC_FLUSH
  * answers right after the write, and on a busy machine a pool thread can wait milliseconds for a
  * core (p99 of one append's wait: 6 ms on the pool against 0.03 ms inline, load 16 on 2 cores), so
- * there `writeOnPool` is false and `seal` writes at once, on the event loop, as before.
+ * there a batch smaller than `poolWriteMinBytes` (a quiet moment: the write is cheap and latency
+ * is what counts) is written at once, on the event loop; a larger one (a busy moment: copying it
+ * into the page cache would hold up the loop for a while) goes to the pool.
  *
  * - Appends encode records into the *active* batch. A batch belongs to one segment and holds whole
  *   records only (a record never spans two batches), ending, at a roll-over, with the BLANK marker.
@@ -46,8 +48,11 @@ export interface WriteBatchesOptions {
   capacityBytes: number;
   /** Buffers at most (≥ 3: the active one, one being written, one being drained). */
   maxBatches: number;
-  /** Write on the libuv thread pool (true) or synchronously inside `seal` (false). */
-  writeOnPool: boolean;
+  /**
+   * Batches of at least this many bytes are written on the libuv thread pool, smaller ones
+   * synchronously inside `seal` (when no pool write is running). 0: always on the pool.
+   */
+  poolWriteMinBytes: number;
   fileIo: FileIo;
   /**
    * A write completed; everything below `endOffset` is now written. Called in offset order, once per
@@ -175,7 +180,7 @@ export class WriteBatches {
   /** Starts the asynchronous write of the oldest sealed batch when none is running. */
   private kick(): void {
     if (this.inFlight !== null || this.stopped || this.sealed.length === 0) return;
-    if (!this.options.writeOnPool) {
+    if (this.sealed[0]!.usedBytes < this.options.poolWriteMinBytes) {
       this.drainSync();
       return;
     }
