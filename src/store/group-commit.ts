@@ -251,7 +251,10 @@ export class GroupCommit {
       turn = { target: endOffset, deadlineMs: this.options.nowMs() + this.options.syncFlushTimeoutMs, waiters: 0, promise, resolve, reject };
       turns.push(turn);
       this.durableTurnOpen = true;
-      if (turns.length === 1) this.armTimeout();
+      if (turns.length === 1) {
+        if (this.timeoutTimer !== null) this.timeoutTimer.ref();
+        else this.armTimeout();
+      }
     } else if (endOffset > turn.target) {
       turn.target = endOffset;
     }
@@ -362,11 +365,13 @@ export class GroupCommit {
   private dropSettledTurns(count: number): void {
     if (count === 0) return;
     const turns = this.durableTurns;
+    // The timeout timer stays armed: re-arming it for every group cost more than letting it fire
+    // once for nothing (it re-arms itself only while turns wait). Without waiters it must not keep
+    // the process alive; the next waiter refs it again.
     if (count === turns.length) {
       turns.length = 0;
       this.durableTurnOpen = false;
-      if (this.timeoutTimer !== null) clearTimeout(this.timeoutTimer);
-      this.timeoutTimer = null;
+      this.timeoutTimer?.unref();
     } else {
       turns.splice(0, count); // one turn per turn of the event loop waiting: a short array
     }
