@@ -116,4 +116,73 @@ compare(
   },
 );
 if (indexKeyHash('BenchTopic', keys[1]!) !== indexKeyHashBefore('BenchTopic', keys[1]!)) throw new Error('hash mismatch');
+await compareWaiters();
 console.log(`load ${os.loadavg()[0]!.toFixed(2)} at the end`);
+
+/**
+ * SYNC_FLUSH waiter bookkeeping for groups of 256 appenders, each awaiting its own durability:
+ * before, one promise per waiter in four parallel arrays resolved one by one (group-commit.ts until
+ * this change); after, one promise per turn of the event loop shared by the turn's waiters.
+ */
+async function compareWaiters(): Promise<void> {
+  const GROUP = 256;
+  const GROUPS = Math.max(200, Math.floor(CALLS / GROUP / 4));
+  const before = async (): Promise<number> => {
+    const offsets: number[] = [];
+    const deadlines: number[] = [];
+    const resolves: ((status: string) => void)[] = [];
+    const rejects: ((error: Error) => void)[] = [];
+    const wait = (endOffset: number): Promise<string> =>
+      new Promise<string>((resolve, reject) => {
+        offsets.push(endOffset);
+        deadlines.push(performance.now() + 5000);
+        resolves.push(resolve);
+        rejects.push(reject);
+      });
+    let sink = 0;
+    for (let group = 0; group < GROUPS; group++) {
+      const waits: Promise<void>[] = [];
+      for (let index = 0; index < GROUP; index++) waits.push(wait(group * GROUP + index).then((status) => void (sink += status.length)));
+      for (let index = 0; index < offsets.length; index++) resolves[index]!('PUT_OK');
+      offsets.length = deadlines.length = resolves.length = rejects.length = 0;
+      await Promise.all(waits);
+    }
+    return sink;
+  };
+  const after = async (): Promise<number> => {
+    let turn: { target: number; deadlineMs: number; waiters: number; promise: Promise<string>; resolve(status: string): void } | null = null;
+    const wait = (endOffset: number): Promise<string> => {
+      if (turn === null) {
+        let resolve!: (status: string) => void;
+        const promise = new Promise<string>((resolvePromise) => (resolve = resolvePromise));
+        turn = { target: endOffset, deadlineMs: performance.now() + 5000, waiters: 0, promise, resolve };
+      } else if (endOffset > turn.target) turn.target = endOffset;
+      turn.waiters++;
+      return turn.promise;
+    };
+    let sink = 0;
+    for (let group = 0; group < GROUPS; group++) {
+      const waits: Promise<void>[] = [];
+      for (let index = 0; index < GROUP; index++) waits.push(wait(group * GROUP + index).then((status) => void (sink += status.length)));
+      turn!.resolve('PUT_OK');
+      turn = null;
+      await Promise.all(waits);
+    }
+    return sink;
+  };
+  const time = async (run: () => Promise<number>): Promise<number> => {
+    await run();
+    let best = Infinity;
+    for (let round = 0; round < ROUNDS; round++) {
+      const start = performance.now();
+      await run();
+      best = Math.min(best, ((performance.now() - start) * 1e6) / (GROUPS * GROUP));
+    }
+    return best;
+  };
+  const old = await time(before);
+  const now = await time(after);
+  console.log(`${'SYNC waiter: wait + settle + await (before)'.padEnd(44)} ${old.toFixed(1).padStart(7)} ns/waiter`);
+  console.log(`${'SYNC waiter: wait + settle + await (after)'.padEnd(44)} ${now.toFixed(1).padStart(7)} ns/waiter`);
+  console.log(`SYNC waiter: before / after = ${(old / now).toFixed(2)}x`);
+}
