@@ -461,6 +461,24 @@ export function waitBeforeAck(store: MessageStoreApi, endOffset: number, waitFor
   return store.waitDurable(endOffset);
 }
 
+/**
+ * A pull for the broker's pull handler: on a MessageStore, `getMessagesAsync` (the commit-log reads
+ * run on the libuv thread pool, so a cold read does not stall the event loop); on another store (a
+ * test double), its synchronous `getMessages`. Errors reject.
+ */
+export async function getMessagesForPull(
+  store: MessageStoreApi,
+  topic: string,
+  queueId: number,
+  queueOffset: number,
+  maxCount: number,
+  maxBytes: number,
+  filter?: MessageFilter,
+): Promise<GetMessageResult> {
+  if (store instanceof MessageStore) return store.getMessagesAsync(topic, queueId, queueOffset, maxCount, maxBytes, filter);
+  return store.getMessages(topic, queueId, queueOffset, maxCount, maxBytes, filter);
+}
+
 function validateConfig(config: StoreConfig): void {
   const positiveIntegers: (keyof StoreConfig)[] = [
     'mappedFileSizeCommitLog', 'consumeQueueEntriesPerFile', 'flushIntervalCommitLog', 'syncFlushTimeout',

@@ -125,3 +125,28 @@ test('getMessagesAsync on a closed store rejects with STORE_CLOSED', async () =>
   await assert.rejects(store.getMessagesAsync('Z', 0, 0, 32, 1 << 20), /closed/);
   directory.remove();
 });
+
+test('getMessagesForPull uses the asynchronous read of a MessageStore and the synchronous one of any other store', async () => {
+  const { getMessagesForPull } = await import('./message-store.js');
+  const directory = makeTempDirectory();
+  const store = await MessageStore.open(config(directory.path), { logger: recordingLogger() });
+  try {
+    for (let index = 0; index < 5; index++) store.append(messageInput({ topic: 'P', body: `p${index}` }));
+    const pulled = await getMessagesForPull(store, 'P', 0, 1, 3, 1 << 20);
+    assert.deepEqual(pulled.queueOffsets, [1, 2, 3]);
+    let syncCalls = 0;
+    const double = new Proxy(store, {
+      get(target, property) {
+        if (property === 'getMessages') return (...args: Parameters<MessageStore['getMessages']>) => (syncCalls++, target.getMessages(...args));
+        const value = Reflect.get(target, property, target) as unknown;
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+      getPrototypeOf: () => Object.prototype,
+    });
+    assert.deepEqual((await getMessagesForPull(double, 'P', 0, 0, 2, 1 << 20)).queueOffsets, [0, 1]);
+    assert.equal(syncCalls, 1);
+  } finally {
+    await store.close();
+    directory.remove();
+  }
+});
