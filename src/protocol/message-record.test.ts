@@ -86,3 +86,33 @@ test('properties helpers and offset message ids', () => {
   assert.equal(back.host.port, 10911);
   assert.equal(decodeOffsetMessageId('../../etc'), null);
 });
+
+test('writeRecord writes non-ASCII, short ASCII and long ASCII strings, negative fields and large offsets exactly', async () => {
+  const { prepareRecord, writeRecord } = await import('./message-record.js');
+  const cases: Partial<MessageRecordInput>[] = [
+    { properties: encodeProperties({ TAGS: 'é😀', KEYS: 'ключ' }) },
+    { properties: encodeProperties({ A: 'b' }) },
+    { properties: encodeProperties({ TAGS: 'x'.repeat(300), UNIQ_KEY: 'y'.repeat(32) }) },
+    { properties: '' },
+    { topic: `T${'ü'.repeat(100)}`, flag: -1, reconsumeTimes: 2 ** 31 - 1, preparedTransactionOffset: 2 ** 52 + 3 },
+  ];
+  for (const overrides of cases) {
+    const source = input(overrides);
+    const prepared = prepareRecord(source);
+    const target = Buffer.alloc(prepared.size + 10, 0xee);
+    assert.equal(writeRecord(prepared, target, 5, 2 ** 45 + 1, 2 ** 50 + 7, 1_700_000_000_999), prepared.size);
+    assert.equal(target[4], 0xee);
+    assert.equal(target[5 + prepared.size], 0xee);
+    const decoded = decodeRecord(target.subarray(5, 5 + prepared.size));
+    assert.ok(decoded);
+    assert.equal(decoded.topic, source.topic);
+    assert.equal(decoded.properties, source.properties);
+    assert.equal(decoded.flag, source.flag);
+    assert.equal(decoded.reconsumeTimes, source.reconsumeTimes);
+    assert.equal(decoded.preparedTransactionOffset, source.preparedTransactionOffset);
+    assert.equal(decoded.queueOffset, 2 ** 45 + 1);
+    assert.equal(decoded.physicalOffset, 2 ** 50 + 7);
+    assert.equal(decoded.body.toString(), 'hello world');
+    assert.throws(() => writeRecord(prepared, target, 11, 0, 0, 0), RangeError);
+  }
+});

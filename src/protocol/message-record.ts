@@ -106,6 +106,9 @@ export interface PreparedRecord {
   readonly topicLength: number;
   readonly propertiesLength: number;
   readonly topicV2: boolean;
+  /** Topic and properties are pure ASCII (byte length = string length): written byte by byte. */
+  readonly topicAscii: boolean;
+  readonly propertiesAscii: boolean;
   /** Offset of STORETIMESTAMP inside the record. */
   readonly storeTimestampPosition: number;
 }
@@ -139,11 +142,20 @@ export function prepareRecord(input: MessageRecordInput, maxMessageSizeBytes: nu
     topicLength,
     propertiesLength,
     topicV2,
+    // A UTF-8 byte length equal to the string length means every code unit is below 0x80.
+    topicAscii: topicLength === input.topic.length,
+    propertiesAscii: propertiesLength === input.properties.length,
     storeTimestampPosition: RecordField.BORN_HOST + bornHostBytes,
   };
 }
 
-/** Writes a prepared record at `position`; returns the number of bytes written (= prepared.size). */
+/**
+ * Writes a prepared record at `position`; returns the number of bytes written (= prepared.size).
+ * This runs once per appended message, so it stores bytes directly instead of calling Buffer's
+ * checked writers, copies the body with one TypedArray `set` (Buffer#copy allocates a view per
+ * call) and writes ASCII topic and properties without a trip into the UTF-8 encoder. The caller
+ * guarantees `target` has `prepared.size` bytes at `position`.
+ */
 export function writeRecord(
   prepared: PreparedRecord,
   target: Buffer,
@@ -153,34 +165,77 @@ export function writeRecord(
   storeTimestamp: number,
 ): number {
   const input = prepared.input;
-  let at = position;
-  target.writeInt32BE(prepared.size, at); at += 4;
-  target.writeInt32BE(prepared.topicV2 ? MAGIC_V2 : MAGIC_V1, at); at += 4;
-  target.writeInt32BE(prepared.bodyCrc, at); at += 4;
-  target.writeInt32BE(input.queueId, at); at += 4;
-  target.writeInt32BE(input.flag | 0, at); at += 4;
-  writeInt64(target, queueOffset, at); at += 8;
-  writeInt64(target, physicalOffset, at); at += 8;
-  target.writeInt32BE(prepared.sysFlag, at); at += 4;
-  writeInt64(target, input.bornTimestamp, at); at += 8;
-  at += input.bornHost.ip.copy(target, at);
-  target.writeInt32BE(input.bornHost.port, at); at += 4;
-  writeInt64(target, storeTimestamp, at); at += 8;
-  at += input.storeHost.ip.copy(target, at);
-  target.writeInt32BE(input.storeHost.port, at); at += 4;
-  target.writeInt32BE(input.reconsumeTimes, at); at += 4;
-  writeInt64(target, input.preparedTransactionOffset, at); at += 8;
-  target.writeInt32BE(input.body.length, at); at += 4;
-  at += input.body.copy(target, at);
+  assertRoom(target, position, prepared.size);
+  putInt32(target, position, prepared.size);
+  putInt32(target, position + 4, prepared.topicV2 ? MAGIC_V2 : MAGIC_V1);
+  putInt32(target, position + 8, prepared.bodyCrc);
+  putInt32(target, position + 12, input.queueId);
+  putInt32(target, position + 16, input.flag);
+  putInt64(target, position + 20, queueOffset);
+  putInt64(target, position + 28, physicalOffset);
+  putInt32(target, position + 36, prepared.sysFlag);
+  putInt64(target, position + 40, input.bornTimestamp);
+  let at = putHost(target, position + RecordField.BORN_HOST, input.bornHost);
+  putInt64(target, at, storeTimestamp); at += 8;
+  at = putHost(target, at, input.storeHost);
+  putInt32(target, at, input.reconsumeTimes); at += 4;
+  putInt64(target, at, input.preparedTransactionOffset); at += 8;
+  const body = input.body;
+  putInt32(target, at, body.length); at += 4;
+  target.set(body, at); at += body.length;
+  const topicLength = prepared.topicLength;
   if (prepared.topicV2) {
-    target.writeInt16BE(prepared.topicLength, at); at += 2;
+    target[at] = topicLength >>> 8; target[at + 1] = topicLength; at += 2;
   } else {
-    target.writeInt8(prepared.topicLength, at); at += 1;
+    target[at] = topicLength; at += 1;
   }
-  at += target.write(input.topic, at, prepared.topicLength, 'utf8');
-  target.writeInt16BE(prepared.propertiesLength, at); at += 2;
-  if (prepared.propertiesLength > 0) at += target.write(input.properties, at, prepared.propertiesLength, 'utf8');
+  at += prepared.topicAscii ? putAscii(target, at, input.topic) : target.write(input.topic, at, topicLength, 'utf8');
+  const propertiesLength = prepared.propertiesLength;
+  target[at] = propertiesLength >>> 8; target[at + 1] = propertiesLength; at += 2;
+  if (propertiesLength > 0) {
+    // Long ASCII strings are faster through the latin1 encoder (the same bytes for ASCII) than a JS loop.
+    at += !prepared.propertiesAscii ? target.write(input.properties, at, propertiesLength, 'utf8')
+      : propertiesLength > ASCII_LOOP_MAX_CHARS ? target.write(input.properties, at, propertiesLength, 'latin1')
+      : putAscii(target, at, input.properties);
+  }
   return at - position;
+}
+
+/** Strings up to this long are copied with a JS loop; longer ones with one native call. */
+const ASCII_LOOP_MAX_CHARS = 48;
+
+function assertRoom(target: Buffer, position: number, size: number): void {
+  if (!(position >= 0 && position + size <= target.length)) throw new RangeError(`record of ${size} bytes does not fit at ${position} of ${target.length}`);
+}
+
+function putInt32(target: Buffer, at: number, value: number): void {
+  target[at] = value >>> 24;
+  target[at + 1] = value >>> 16;
+  target[at + 2] = value >>> 8;
+  target[at + 3] = value;
+}
+
+/** A safe integer as a signed 64-bit big-endian value (two 32-bit halves). */
+function putInt64(target: Buffer, at: number, value: number): void {
+  const high = Math.floor(value / TWO_POW_32);
+  putInt32(target, at, high | 0);
+  putInt32(target, at + 4, (value - high * TWO_POW_32) >>> 0);
+}
+
+/** ip (4 or 16 bytes) then port; returns the position after it. */
+function putHost(target: Buffer, at: number, host: HostAddress): number {
+  const ip = host.ip;
+  const length = ip.length;
+  for (let index = 0; index < length; index++) target[at + index] = ip[index]!;
+  putInt32(target, at + length, host.port);
+  return at + length + 4;
+}
+
+/** Writes a string known to be ASCII; returns its length. */
+function putAscii(target: Buffer, at: number, text: string): number {
+  const length = text.length;
+  for (let index = 0; index < length; index++) target[at + index] = text.charCodeAt(index);
+  return length;
 }
 
 /** Encodes a record into a fresh buffer (tests, clients, small paths). */

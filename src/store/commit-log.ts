@@ -11,10 +11,12 @@
  * (TOTALSIZE = the bytes left in the segment, MAGIC = 0xCBD43194) and the record goes to the start of
  * the next segment. So a segment always ends with a BLANK marker or with unwritten zeros.
  *
- * Write path: `append` encodes the record straight into one reused in-memory write buffer; the
- * buffer goes to the active segment with one positional write per batch (`writeOut`, called by the
- * group commit at the end of every turn of the event loop that appended, when the buffer is full,
- * and before a flush). Until then reads are served from the buffer, and nothing is acknowledged:
+ * Write path: `append` encodes the record straight into the active write batch (`write-batches.ts`);
+ * a batch goes to its segment with one positional write (`startWriteOut`, called by the group commit
+ * at the end of every turn of the event loop that appended, and by `append` once a batch passes
+ * 1 MiB); with SYNC_FLUSH, and for large batches with ASYNC_FLUSH, on the libuv thread pool, so
+ * the event loop keeps encoding the next batch meanwhile.
+ * Until a batch is written, reads are served from it, and nothing in it is acknowledged:
  * `group-commit.ts` answers waiters only after the write (ASYNC_FLUSH) or the fdatasync (SYNC_FLUSH).
  *
  * Roll-over: the next segment (prepared in the background, or created on the spot) is secured
@@ -25,7 +27,7 @@
  * reached the disk. Recovery (`recovery.ts`) scans from the checkpoint with magic, size, PHYSICALOFFSET
  * and CRC checks, and `resetEnd` cuts the segment past the last good record and deletes later segments.
  */
-import { closeSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, unlinkSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, read, readSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { TideError } from '../common/errors.js';
 import { assert } from '../common/assert.js';
@@ -36,7 +38,6 @@ import {
   MAGIC_V2,
   RecordField,
   SysFlag,
-  bodyCrc,
   readInt64,
   writeRecord,
   type PreparedRecord,
@@ -44,7 +45,9 @@ import {
 import { fsyncDirectorySync } from './durable-fs.js';
 import type { FileIo } from './file-io.js';
 import { listOffsetFiles, offsetFileName } from './file-names.js';
+import { verifyRecord } from './record-checks.js';
 import type { StoreLogger } from './store-logger.js';
+import { WriteBatches, type WriteBatch } from './write-batches.js';
 
 /** Smallest valid record: the fixed fields with empty body, one-byte topic and no properties. */
 const MIN_RECORD_BYTES = 80;
@@ -52,6 +55,8 @@ const MIN_RECORD_BYTES = 80;
 const STORE_TIMESTAMP_PREFIX_BYTES = 96;
 /** Batches are written out once they pass this size, so one write stays a sensible size. */
 const WRITE_THRESHOLD_BYTES = 1024 * 1024;
+/** Write buffers at most: the active one, one being written, up to two queued (a limit on memory). */
+const MAX_WRITE_BATCHES = 4;
 /** Zeros written per turn of the event loop while warming a segment. */
 const WARM_CHUNK_BYTES = 1024 * 1024;
 
@@ -61,6 +66,8 @@ export interface CommitLogOptions {
   /** Largest body accepted; sizes the write buffer so that any record fits. */
   maxMessageSizeBytes: number;
   warmSegments: boolean;
+  /** Batches this large or larger are written on the libuv thread pool, smaller ones at once; see write-batches.ts. */
+  poolWriteMinBytes: number;
   fileIo: FileIo;
   logger: StoreLogger;
   /** Told once, when a write or fdatasync fails; the log refuses appends from then on. */
@@ -97,10 +104,13 @@ export class CommitLog {
 
   failure: TideError | null = null;
 
-  private readonly buffer: Buffer;
-  private bufferUsedBytes = 0;
+  private readonly batches: WriteBatches;
+  /** Told after every completed asynchronous write (the group commit). */
+  writtenListener: (() => void) | null = null;
   private readonly headerScratch = Buffer.alloc(STORE_TIMESTAMP_PREFIX_BYTES);
   private syncsInFlight = 0;
+  /** Asynchronous span reads running (descriptors stay open meanwhile). */
+  private readsInFlight = 0;
   /** Descriptors of deleted segments, closed once no fdatasync can still be using them. */
   private descriptorsToClose: number[] = [];
   private closed = false;
@@ -110,7 +120,27 @@ export class CommitLog {
     this.segmentSizeBytes = options.segmentSizeBytes;
     // Any record that fits a segment fits the buffer; 64 KiB covers topic, properties and headers.
     const capacity = Math.min(options.segmentSizeBytes, Math.max(4 * 1024 * 1024, options.maxMessageSizeBytes + 64 * 1024));
-    this.buffer = Buffer.allocUnsafeSlow(capacity);
+    this.batches = new WriteBatches({
+      capacityBytes: capacity,
+      maxBatches: MAX_WRITE_BATCHES,
+      poolWriteMinBytes: options.poolWriteMinBytes,
+      fileIo: options.fileIo,
+      onWritten: (endOffset, storeTimestamp, drained) => {
+        if (endOffset > this.writtenOffset) {
+          this.writtenOffset = endOffset;
+          this.writtenStoreTimestamp = storeTimestamp;
+        }
+        // After a drain inside append, the group commit's next turn (scheduled by that append) looks.
+        if (drained) return;
+        this.closeDeferredDescriptors();
+        this.writtenListener?.();
+      },
+      onWriteFailed: (error) => {
+        this.fail(error);
+        this.closeDeferredDescriptors();
+        this.writtenListener?.();
+      },
+    });
   }
 
   /** Opens the segments on disk; `resetEnd` must follow (after recovery found the end). */
@@ -217,7 +247,8 @@ export class CommitLog {
     this.maxOffset = endOffset;
     this.writtenOffset = endOffset;
     this.flushedOffset = endOffset;
-    this.bufferUsedBytes = 0;
+    const active = this.segments[this.segments.length - 1]!;
+    this.batches.restart(endOffset, active.fd, active.startOffset);
     this.schedulePrepareNext();
   }
 
@@ -230,14 +261,29 @@ export class CommitLog {
     const size = prepared.size;
     const active = this.segments[this.segments.length - 1]!;
     if (this.maxOffset - active.startOffset + size + BLANK_MARKER_BYTES > this.segmentSizeBytes) this.rollOver();
-    if (this.bufferUsedBytes + size > this.buffer.length) this.writeOut();
+    let batch = this.batches.active;
+    // Sealed here, before the record, rather than after it: a failure then refuses this append
+    // with nothing changed instead of failing an append that already took its offsets.
+    if (batch.usedBytes >= WRITE_THRESHOLD_BYTES || batch.usedBytes + size > batch.buffer.length) batch = this.sealActive();
     const physicalOffset = this.maxOffset;
-    writeRecord(prepared, this.buffer, this.bufferUsedBytes, queueOffset, physicalOffset, storeTimestamp);
-    this.bufferUsedBytes += size;
+    writeRecord(prepared, batch.buffer, batch.usedBytes, queueOffset, physicalOffset, storeTimestamp);
+    batch.usedBytes += size;
+    batch.endOffset += size;
+    batch.storeTimestamp = storeTimestamp;
     this.maxOffset += size;
     this.lastStoreTimestamp = storeTimestamp;
-    if (this.bufferUsedBytes >= WRITE_THRESHOLD_BYTES) this.writeOut();
     return physicalOffset;
+  }
+
+  /** Queues the active batch for writing; the next one continues at maxOffset in the active segment. */
+  private sealActive(): WriteBatch {
+    const segment = this.segments[this.segments.length - 1]!;
+    try {
+      this.batches.seal(this.maxOffset, segment.fd, segment.startOffset);
+    } catch (error) {
+      throw this.fail(error);
+    }
+    return this.batches.active;
   }
 
   /**
@@ -252,19 +298,20 @@ export class CommitLog {
     const nextStart = active.startOffset + this.segmentSizeBytes;
     const next = this.takeNextSegment(nextStart);
     try {
-      if (this.bufferUsedBytes + BLANK_MARKER_BYTES > this.buffer.length) this.writeOut();
-      this.buffer.writeInt32BE(nextStart - this.maxOffset, this.bufferUsedBytes);
-      this.buffer.writeInt32BE(BLANK_MAGIC, this.bufferUsedBytes + 4);
-      this.bufferUsedBytes += BLANK_MARKER_BYTES;
-      this.writeOut();
+      let batch = this.batches.active;
+      if (batch.usedBytes + BLANK_MARKER_BYTES > batch.buffer.length) batch = this.sealActive();
+      batch.buffer.writeInt32BE(nextStart - this.maxOffset, batch.usedBytes);
+      batch.buffer.writeInt32BE(BLANK_MAGIC, batch.usedBytes + 4);
+      batch.usedBytes += BLANK_MARKER_BYTES;
+      // The marker stands for the whole rest of the segment, though only its 8 bytes are written.
+      batch.endOffset = nextStart;
+      this.batches.seal(nextStart, next.fd, next.startOffset);
     } catch (error) {
-      // The log has failed (writeOut told fail()); the segment stays prepared so closeAll removes it.
+      // The log has failed (fail() was told); the segment stays prepared so closeAll removes it.
       this.preparedSegment = next;
-      throw error;
+      throw this.fail(error);
     }
-    // The marker stands for the whole rest of the segment, though only its 8 bytes were written.
     this.maxOffset = nextStart;
-    this.writtenOffset = nextStart;
     this.segments.push(next);
     this.schedulePrepareNext();
   }
@@ -293,22 +340,31 @@ export class CommitLog {
     }
   }
 
-  /** Hands the buffered records to the kernel with one write. Throws STORE_WRITE_FAILED on failure. */
-  writeOut(): void {
+  /**
+   * Starts handing every buffered record to the kernel (asynchronously; `writtenListener` is told as
+   * writes complete). Throws STORE_WRITE_FAILED when the log has failed.
+   */
+  startWriteOut(): void {
     // After closeAll nothing reaches the files: a simulated crash must lose the buffer.
-    if (this.bufferUsedBytes === 0 || this.closed) return;
+    if (this.closed) return;
     if (this.failure !== null) throw this.failure;
-    const active = this.segments[this.segments.length - 1]!;
-    const position = this.writtenOffset - active.startOffset;
-    assert(position >= 0 && position + this.bufferUsedBytes <= this.segmentSizeBytes, `write-out of ${this.bufferUsedBytes} bytes at ${position} overruns segment ${active.startOffset}`);
-    try {
-      this.options.fileIo.write(active.fd, this.buffer, 0, this.bufferUsedBytes, position);
-    } catch (error) {
-      throw this.fail(error);
+    const batch = this.batches.active;
+    if (batch.usedBytes === 0) return;
+    const position = batch.startOffset - batch.segmentStartOffset;
+    if (!(position >= 0 && position + batch.usedBytes <= this.segmentSizeBytes)) {
+      assert(false, `write-out of ${batch.usedBytes} bytes at ${position} overruns segment ${batch.segmentStartOffset}`);
     }
-    this.writtenOffset += this.bufferUsedBytes;
-    this.writtenStoreTimestamp = this.lastStoreTimestamp;
-    this.bufferUsedBytes = 0;
+    this.sealActive();
+  }
+
+  /** Whether bytes are being or waiting to be written (a sync now would not cover them). */
+  get writesPending(): boolean {
+    return this.batches.writesPending;
+  }
+
+  /** Whether an asynchronous write is running (descriptors must stay open until it ends). */
+  get writeInFlight(): boolean {
+    return this.batches.writeInFlight;
   }
 
   /**
@@ -345,6 +401,7 @@ export class CommitLog {
   /** Puts the log in the failed state (once) and returns the error appends will throw. */
   fail(cause: unknown): TideError {
     if (this.failure !== null) return this.failure;
+    this.batches.stop();
     const message = cause instanceof Error ? cause.message : String(cause);
     this.failure = new TideError('STORE_WRITE_FAILED', `commit-log write or fdatasync failed: ${message}`, { cause });
     this.options.onWriteFailed(this.failure);
@@ -359,12 +416,15 @@ export class CommitLog {
   readRecord(physicalOffset: number): Buffer | null {
     if (!Number.isSafeInteger(physicalOffset) || physicalOffset < this.minOffset || physicalOffset + 8 > this.maxOffset) return null;
     if (physicalOffset >= this.writtenOffset) {
-      const position = physicalOffset - this.writtenOffset;
-      const magic = this.buffer.readInt32BE(position + 4);
+      const batch = this.batches.batchAt(physicalOffset);
+      if (batch === null) return null;
+      const position = physicalOffset - batch.startOffset;
+      if (position + 8 > batch.usedBytes) return null;
+      const magic = batch.buffer.readInt32BE(position + 4);
       if (magic !== MAGIC_V1 && magic !== MAGIC_V2) return null;
-      const size = this.buffer.readInt32BE(position);
-      if (size < MIN_RECORD_BYTES || position + size > this.bufferUsedBytes) return null;
-      return Buffer.from(this.buffer.subarray(position, position + size));
+      const size = batch.buffer.readInt32BE(position);
+      if (size < MIN_RECORD_BYTES || position + size > batch.usedBytes) return null;
+      return Buffer.from(batch.buffer.subarray(position, position + size));
     }
     const segment = this.segmentContaining(physicalOffset);
     if (segment === null) return null;
@@ -383,8 +443,11 @@ export class CommitLog {
   readRecordOfSize(physicalOffset: number, size: number): Buffer | null {
     if (physicalOffset < this.minOffset || physicalOffset + size > this.maxOffset) return null;
     if (physicalOffset >= this.writtenOffset) {
-      const position = physicalOffset - this.writtenOffset;
-      return Buffer.from(this.buffer.subarray(position, position + size));
+      const batch = this.batches.batchAt(physicalOffset);
+      if (batch === null) return null;
+      const position = physicalOffset - batch.startOffset;
+      if (position + size > batch.usedBytes) return null;
+      return Buffer.from(batch.buffer.subarray(position, position + size));
     }
     const segment = this.segmentContaining(physicalOffset);
     if (segment === null) return null;
@@ -405,6 +468,27 @@ export class CommitLog {
     return record;
   }
 
+  /**
+   * Reads `length` bytes of one segment at `physicalOffset` into `target` with one positional read;
+   * the range must lie below `writtenOffset`. Returns the bytes read (fewer at the end of a file).
+   */
+  readSpanSync(segment: Segment, physicalOffset: number, target: Buffer, length: number): number {
+    return readFullySync(segment.fd, target, length, physicalOffset - segment.startOffset);
+  }
+
+  /**
+   * `readSpanSync` on the libuv thread pool. Until the callback runs, no descriptor of this log is
+   * closed (retention, close), so the read never lands on a descriptor number reused by another file.
+   */
+  readSpan(segment: Segment, physicalOffset: number, target: Buffer, length: number, callback: (error: Error | null, bytesRead: number) => void): void {
+    this.readsInFlight++;
+    readFully(segment.fd, target, length, physicalOffset - segment.startOffset, (error, bytesRead) => {
+      this.readsInFlight--;
+      this.closeDeferredDescriptors();
+      callback(error, bytesRead);
+    });
+  }
+
   /** STORETIMESTAMP of the record at `physicalOffset`, or -1 when it cannot be read. */
   readStoreTimestamp(physicalOffset: number, size: number): number {
     const length = Math.min(size, STORE_TIMESTAMP_PREFIX_BYTES);
@@ -412,8 +496,10 @@ export class CommitLog {
     let source: Buffer;
     let position: number;
     if (physicalOffset >= this.writtenOffset) {
-      source = this.buffer;
-      position = physicalOffset - this.writtenOffset;
+      const batch = this.batches.batchAt(physicalOffset);
+      if (batch === null || physicalOffset - batch.startOffset + length > batch.usedBytes) return -1;
+      source = batch.buffer;
+      position = physicalOffset - batch.startOffset;
     } else {
       const segment = this.segmentContaining(physicalOffset);
       if (segment === null) return -1;
@@ -537,7 +623,7 @@ export class CommitLog {
   }
 
   private closeDeferredDescriptors(): void {
-    if (this.syncsInFlight > 0) return;
+    if (this.syncsInFlight > 0 || this.readsInFlight > 0 || this.batches.writeInFlight) return;
     for (const fd of this.descriptorsToClose) closeSync(fd);
     this.descriptorsToClose = [];
   }
@@ -550,58 +636,51 @@ export class CommitLog {
   /** Closes every descriptor. The owner has flushed (or abandoned) the log first. */
   closeAll(): void {
     this.closed = true;
-    for (const segment of this.segments) closeSync(segment.fd);
+    this.batches.stop();
+    // Closed once no write or fdatasync still uses them (a reused descriptor number must not get our bytes).
+    for (const segment of this.segments) this.descriptorsToClose.push(segment.fd);
     this.segments = [];
     if (this.preparedSegment !== null) {
       // A prepared segment holds no records; the next open would delete it anyway.
       this.discardSegment(this.preparedSegment);
       this.preparedSegment = null;
     }
-    if (this.syncsInFlight === 0) this.closeDeferredDescriptors();
+    this.closeDeferredDescriptors();
   }
+
+  /** No write starts after this (halt, simulated crash); a running one completes. */
+  stopWriting(): void {
+    this.batches.stop();
+  }
+}
+
+function readFullySync(fd: number, target: Buffer, length: number, position: number): number {
+  let done = 0;
+  while (done < length) {
+    const count = readSync(fd, target, done, length - done, position + done);
+    if (count === 0) break;
+    done += count;
+  }
+  return done;
+}
+
+function readFully(fd: number, target: Buffer, length: number, position: number, callback: (error: Error | null, bytesRead: number) => void): void {
+  const step = (done: number): void => {
+    if (done >= length) {
+      callback(null, done);
+      return;
+    }
+    read(fd, target, done, length - done, position + done, (error, count) => {
+      if (error) callback(error, done);
+      else if (count === 0) callback(null, done);
+      else step(done + count);
+    });
+  };
+  step(0);
 }
 
 let zeros: Buffer | null = null;
 function zeroChunk(length: number): Buffer {
   if (zeros === null) zeros = Buffer.alloc(WARM_CHUNK_BYTES);
   return zeros.subarray(0, length);
-}
-
-/**
- * Whether a record that passed its structural and body-CRC checks still looks torn: its last bytes
- * are zeros where a whole record never has a zero. The body CRC does not cover the topic and the
- * properties, and a write cut short leaves zeros at its end (segments are zero-filled before use),
- * so the record's last byte must be the final property byte (properties end with \u0002 as every
- * client encodes them) or, without properties, the two-byte zero length after a topic whose last
- * character is not zero. A property string ending in a NUL character would be taken as torn; no
- * client encodes one.
- */
-export function looksTorn(source: Buffer, position: number, size: number): boolean {
-  const end = position + size;
-  if (source[end - 1] !== 0) return false;
-  const propertiesEmpty = source[end - 2] === 0;
-  return !(propertiesEmpty && source[end - 3] !== 0);
-}
-
-/**
- * Cheap integrity check of a record read back from disk: magic, TOTALSIZE, PHYSICALOFFSET, body
- * CRC and a torn tail. Returns null when good, else the reason.
- */
-export function verifyRecord(record: Buffer, physicalOffset: number): string | null {
-  const size = record.length;
-  if (record.readInt32BE(0) !== size) return `TOTALSIZE ${record.readInt32BE(0)} differs from ${size}`;
-  const magic = record.readInt32BE(4);
-  if (magic !== MAGIC_V1 && magic !== MAGIC_V2) return `bad magic 0x${(magic >>> 0).toString(16)}`;
-  if (readInt64(record, RecordField.PHYSICAL_OFFSET) !== physicalOffset) return 'PHYSICALOFFSET field does not match its position';
-  const sysFlag = record.readInt32BE(RecordField.SYS_FLAG);
-  const bornHostBytes = (sysFlag & SysFlag.BORNHOST_V6 ? 16 : 4) + 4;
-  const storeHostBytes = (sysFlag & SysFlag.STOREHOST_V6 ? 16 : 4) + 4;
-  const bodyLengthPosition = RecordField.BORN_HOST + bornHostBytes + 8 + storeHostBytes + 4 + 8;
-  if (bodyLengthPosition + 4 > size) return 'record shorter than its header';
-  const bodyLength = record.readInt32BE(bodyLengthPosition);
-  const bodyStart = bodyLengthPosition + 4;
-  if (bodyLength < 0 || bodyStart + bodyLength > size) return `body length ${bodyLength} overruns the record`;
-  if (bodyCrc(record.subarray(bodyStart, bodyStart + bodyLength)) !== record.readInt32BE(RecordField.BODY_CRC)) return 'body CRC mismatch';
-  if (looksTorn(record, 0, size)) return 'record ends in zero bytes (torn write)';
-  return null;
 }

@@ -2,23 +2,28 @@
  * The flush service: when commit-log bytes are written out and made durable, and who is told.
  *
  * - Every append schedules one write-out on the next turn of the event loop (setImmediate), so all
- *   appends of one turn share one `write`. It runs in both modes, whether or not an fdatasync is
- *   running, so an append never sits in the process's buffer for longer than one turn.
+ *   appends of one turn share one `write` (with SYNC_FLUSH on the libuv thread pool while the event
+ *   loop goes on encoding; with ASYNC_FLUSH at once when small, see `write-batches.ts`). It runs in both modes,
+ *   whether or not an fdatasync is running, so an append never sits in the process's buffer for
+ *   longer than one turn plus a write.
  * - `waitWritten(endOffset)` resolves once the bytes are handed to the kernel (they then survive a
- *   crash of the process, not of the machine). All waiters of one turn share one promise, settled by
- *   that turn's write-out: no promise or closure per append.
+ *   crash of the process, not of the machine). All waiters of one turn share one promise, settled
+ *   when the written offset passes the highest offset any of them waits for: no promise or closure
+ *   per append.
  * - ASYNC_FLUSH: an fdatasync every `flushIntervalMs`; `waitDurable` is `waitWritten`, which is what
  *   DESIGN.md promises an ASYNC_FLUSH acknowledgement: it survives a process crash.
  * - SYNC_FLUSH (group commit): `waitDurable(endOffset)` queues a waiter. When no fdatasync is running
- *   the pending bytes are written and one starts (on the libuv pool) at the end of the current turn
- *   of the event loop, so the appends of one turn go together; waiters that arrive while it runs
- *   share the next one. When an fdatasync completes, every waiter whose endOffset is at or below the
- *   durable offset is resolved in one loop, and the next fdatasync starts on the next turn, so the
- *   appenders just resolved (their continuations run first) join the group already waiting.
- *   Waiters sit in arrays with a head index (they arrive in offset order), never shifted one by
- *   one. One timer, armed for the oldest waiter's deadline, answers FLUSH_DISK_TIMEOUT to those not
- *   made durable within `syncFlushTimeoutMs`; a waiter that arrives out of offset order is only
- *   answered late, never early.
+ *   the pending bytes are written at the end of the current turn of the event loop, and once every
+ *   pending write has completed an fdatasync starts (both on the libuv pool), so the appends of one
+ *   turn go together; waiters that arrive while it runs share the next one. When an fdatasync
+ *   completes, every waiter whose endOffset is at or below the durable offset is resolved in one
+ *   loop, and the next fdatasync starts on the next turn, so the appenders just resolved (their
+ *   continuations run first) join the group already waiting.
+ *   The waiters of one turn of the event loop share one promise (no promise or closure per append),
+ *   resolved once the highest offset any of them waits for is durable. One timer, armed for the
+ *   oldest turn's deadline, answers FLUSH_DISK_TIMEOUT to those not made durable within
+ *   `syncFlushTimeoutMs` of the turn's first waiter; a waiter that arrives out of offset order is
+ *   only answered late, never early.
  * - A failed write or fdatasync rejects every waiter with STORE_WRITE_FAILED and the durable offset
  *   never moves again: nothing written after a failure is ever reported durable.
  */
@@ -38,12 +43,26 @@ export interface GroupCommitOptions {
 }
 
 const PUT_OK: Promise<FlushStatus> = Promise.resolve('PUT_OK');
-/** Waiter arrays are compacted once this many resolved slots sit before the head. */
-const COMPACT_AFTER_SLOTS = 4096;
 
-/** One promise shared by every `waitWritten` of a turn, settled by that turn's write-out. */
+/** One promise shared by every `waitWritten` of a turn, settled once `target` is written. */
 interface WriteOutTurn {
+  /** The highest end offset any waiter of the turn waits for. */
+  target: number;
   promise: Promise<FlushStatus>;
+  resolve(status: FlushStatus): void;
+  reject(error: Error): void;
+}
+
+/**
+ * The SYNC_FLUSH waiters of one turn of the event loop: one promise for all of them, resolved once
+ * `target` is durable, or with FLUSH_DISK_TIMEOUT at `deadlineMs` (the first waiter's deadline; the
+ * others arrived in the same turn, so within a few milliseconds of it).
+ */
+interface DurableTurn {
+  target: number;
+  readonly deadlineMs: number;
+  waiters: number;
+  readonly promise: Promise<FlushStatus>;
   resolve(status: FlushStatus): void;
   reject(error: Error): void;
 }
@@ -56,15 +75,15 @@ interface FlushRequest {
 
 export class GroupCommit {
   private readonly syncFlush: boolean;
-  private readonly waiterOffsets: number[] = [];
-  private readonly waiterDeadlines: number[] = [];
-  private readonly waiterResolves: ((status: FlushStatus) => void)[] = [];
-  private readonly waiterRejects: ((error: Error) => void)[] = [];
-  private head = 0;
+  /** SYNC_FLUSH waiters, one entry per turn of the event loop, in offset order; the last may be open. */
+  private durableTurns: DurableTurn[] = [];
+  private durableTurnOpen = false;
+  private pendingWaiters = 0;
   /** Internal flush requests (close, checkpoint); few, so a plain array. */
   private flushRequests: FlushRequest[] = [];
-  /** Waiters for the next write-out; null when nobody waits for one. */
-  private writeOutTurn: WriteOutTurn | null = null;
+  /** Turns waiting for writes, in offset order; the last one takes waiters until its turn ends. */
+  private writeOutTurns: WriteOutTurn[] = [];
+  private writeOutTurnOpen = false;
   private syncInFlight = false;
   private writeScheduled = false;
   private timeoutTimer: NodeJS.Timeout | null = null;
@@ -77,6 +96,7 @@ export class GroupCommit {
 
   constructor(private readonly commitLog: CommitLog, private readonly options: GroupCommitOptions) {
     this.syncFlush = options.flushDiskType === 'SYNC_FLUSH';
+    commitLog.writtenListener = this.onWritten;
   }
 
   start(): void {
@@ -101,16 +121,16 @@ export class GroupCommit {
     this.stopInterval();
     if (this.halted) return;
     this.halted = true;
+    this.commitLog.stopWriting();
     const closed = new TideError('STORE_CLOSED', 'the store closed before this append was durable');
-    for (let index = this.head; index < this.waiterRejects.length; index++) this.waiterRejects[index]!(closed);
-    this.advanceHead(this.waiterOffsets.length);
+    this.rejectDurableTurns(closed);
     for (const request of this.flushRequests) request.reject(closed);
     this.flushRequests = [];
-    this.settleWriteOutTurn(closed);
+    this.rejectWriteOutTurns(closed);
   }
 
   get pendingWaiterCount(): number {
-    return this.waiterOffsets.length - this.head;
+    return this.pendingWaiters;
   }
 
   /** Called after every append: the batch is written out on the next turn of the event loop. */
@@ -122,34 +142,57 @@ export class GroupCommit {
 
   private readonly onImmediate = (): void => {
     this.writeScheduled = false;
+    // The turn's waiters are complete: later ones wait for later bytes, in a turn of their own.
+    this.writeOutTurnOpen = false;
+    this.durableTurnOpen = false;
     if (this.failure !== null || this.halted) return;
-    if (!this.writeOut()) return;
+    if (!this.startWriteOut()) return;
     // SYNC_FLUSH syncs every append soon, waited for or not (RocketMQ's WAIT=false still flushes).
     if (this.syncFlush || this.flushRequests.length > 0) this.startSync();
   };
 
-  /**
-   * Hands the buffered bytes to the kernel and resolves the turn's `waitWritten` callers (the buffer
-   * is empty afterwards, so every byte appended so far is written). False when the write failed:
-   * fail() has rejected everyone.
-   */
-  private writeOut(): boolean {
+  /** Starts writing the buffered bytes. False when the log has failed: fail() has rejected everyone. */
+  private startWriteOut(): boolean {
     try {
-      this.commitLog.writeOut();
+      this.commitLog.startWriteOut();
     } catch {
       return false;
     }
-    // A closed log writes nothing; its waiters are told by halt(), never PUT_OK.
-    if (this.commitLog.writtenOffset === this.commitLog.maxOffset) this.settleWriteOutTurn(null);
+    // A synchronous drain may have written everything already.
+    this.settleWriteOutTurns();
     return true;
   }
 
-  private settleWriteOutTurn(error: Error | null): void {
-    const turn = this.writeOutTurn;
-    if (turn === null) return;
-    this.writeOutTurn = null;
-    if (error === null) turn.resolve('PUT_OK');
-    else turn.reject(error);
+  /** The commit log completed a write (or failed one): answer writers, start the fdatasync due. */
+  private readonly onWritten = (): void => {
+    if (this.failure === null && !this.halted) {
+      this.settleWriteOutTurns();
+      if (this.syncFlush || this.flushRequests.length > 0) this.startSync();
+    }
+    this.notifyIdle();
+  };
+
+  /** Resolves the turns whose every waiter's bytes are written. */
+  private settleWriteOutTurns(): void {
+    const turns = this.writeOutTurns;
+    if (turns.length === 0) return;
+    const written = this.commitLog.writtenOffset;
+    let settled = 0;
+    while (settled < turns.length && turns[settled]!.target <= written) turns[settled++]!.resolve('PUT_OK');
+    if (settled === 0) return;
+    if (settled === turns.length) {
+      turns.length = 0;
+      this.writeOutTurnOpen = false;
+    } else {
+      turns.splice(0, settled); // a handful of turns at most: one per turn of the event loop in flight
+    }
+  }
+
+  private rejectWriteOutTurns(error: Error): void {
+    const turns = this.writeOutTurns;
+    this.writeOutTurns = [];
+    this.writeOutTurnOpen = false;
+    for (const turn of turns) turn.reject(error);
   }
 
   /**
@@ -161,8 +204,10 @@ export class GroupCommit {
     if (this.failure !== null) return Promise.reject(this.failure);
     if (endOffset <= this.commitLog.writtenOffset) return PUT_OK;
     if (this.halted) return Promise.reject(new TideError('STORE_CLOSED', 'the store is closed'));
-    assert(endOffset <= this.commitLog.maxOffset, `waitWritten(${endOffset}) is past the end of the log ${this.commitLog.maxOffset}`);
-    let turn = this.writeOutTurn;
+    // The message is built only on failure: a template literal here would format two numbers per append.
+    if (endOffset > this.commitLog.maxOffset) assert(false, `waitWritten(${endOffset}) is past the end of the log ${this.commitLog.maxOffset}`);
+    const turns = this.writeOutTurns;
+    let turn = this.writeOutTurnOpen ? turns[turns.length - 1]! : null;
     if (turn === null) {
       let resolve!: (status: FlushStatus) => void;
       let reject!: (error: Error) => void;
@@ -170,7 +215,11 @@ export class GroupCommit {
         resolve = resolvePromise;
         reject = rejectPromise;
       });
-      turn = this.writeOutTurn = { promise, resolve, reject };
+      turn = { target: endOffset, promise, resolve, reject };
+      turns.push(turn);
+      this.writeOutTurnOpen = true;
+    } else if (endOffset > turn.target) {
+      turn.target = endOffset;
     }
     this.afterAppend();
     return turn.promise;
@@ -185,21 +234,36 @@ export class GroupCommit {
     if (this.failure !== null) return Promise.reject(this.failure);
     if (endOffset <= this.commitLog.flushedOffset) return PUT_OK;
     if (this.halted) return Promise.reject(new TideError('STORE_CLOSED', 'the store is closed'));
-    assert(endOffset <= this.commitLog.maxOffset, `waitDurable(${endOffset}) is past the end of the log ${this.commitLog.maxOffset}`);
+    // The message is built only on failure: a template literal here would format two numbers per append.
+    if (endOffset > this.commitLog.maxOffset) assert(false, `waitDurable(${endOffset}) is past the end of the log ${this.commitLog.maxOffset}`);
     if (this.pendingWaiterCount >= this.options.maxPendingWaiters) {
       return Promise.reject(new TideError('SYSTEM_BUSY', `${this.pendingWaiterCount} appends are already waiting for fdatasync`));
     }
-    return new Promise<FlushStatus>((resolve, reject) => {
-      const wasEmpty = this.pendingWaiterCount === 0;
-      this.waiterOffsets.push(endOffset);
-      this.waiterDeadlines.push(this.options.nowMs() + this.options.syncFlushTimeoutMs);
-      this.waiterResolves.push(resolve);
-      this.waiterRejects.push(reject);
-      if (wasEmpty) this.armTimeout();
-      // With the disk idle, sync at once, unless a write-out is already scheduled for this turn of
-      // the event loop: then the appends of this turn go together in that one.
-      if (!this.syncInFlight && !this.writeScheduled) this.startSync();
-    });
+    const turns = this.durableTurns;
+    let turn = this.durableTurnOpen ? turns[turns.length - 1]! : null;
+    if (turn === null) {
+      let resolve!: (status: FlushStatus) => void;
+      let reject!: (error: Error) => void;
+      const promise = new Promise<FlushStatus>((resolvePromise, rejectPromise) => {
+        resolve = resolvePromise;
+        reject = rejectPromise;
+      });
+      turn = { target: endOffset, deadlineMs: this.options.nowMs() + this.options.syncFlushTimeoutMs, waiters: 0, promise, resolve, reject };
+      turns.push(turn);
+      this.durableTurnOpen = true;
+      if (turns.length === 1) {
+        if (this.timeoutTimer !== null) this.timeoutTimer.ref();
+        else this.armTimeout();
+      }
+    } else if (endOffset > turn.target) {
+      turn.target = endOffset;
+    }
+    turn.waiters++;
+    this.pendingWaiters++;
+    // With the disk idle, sync at once, unless a write-out is already scheduled for this turn of
+    // the event loop: then the appends of this turn go together in that one.
+    if (!this.syncInFlight && !this.writeScheduled) this.startSync();
+    return turn.promise;
   }
 
   /** Resolves once everything appended so far is durable (close, checkpoint). */
@@ -215,14 +279,30 @@ export class GroupCommit {
   }
 
   /** Resolves when no fdatasync of this service is running. */
+  /** Resolves when no fdatasync of this service and no commit-log write is running. */
   whenIdle(): Promise<void> {
-    if (!this.syncInFlight) return Promise.resolve();
+    if (!this.syncInFlight && !this.commitLog.writeInFlight) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  private notifyIdle(): void {
+    if (this.syncInFlight || this.commitLog.writeInFlight || this.idleWaiters.length === 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  /**
+   * Writes out what is buffered and, once no write is pending (`onWritten` calls back here when the
+   * last completes), starts one fdatasync over everything written.
+   */
   private startSync(): void {
     if (this.syncInFlight || this.failure !== null || this.halted) return;
-    if (!this.writeOut()) return; // fail() has rejected everyone
+    if (!this.startWriteOut()) return; // fail() has rejected everyone
+    // SYNC_FLUSH waits for the writes in flight (onWritten comes back here), so one fdatasync covers
+    // the whole group. The ASYNC_FLUSH interval syncs what is written now: under steady load a
+    // write is nearly always in flight, and waiting for a gap could put its fdatasync off for good.
+    if (this.syncFlush && this.commitLog.writesPending) return;
     if (this.commitLog.writtenOffset <= this.commitLog.flushedOffset) {
       this.settle();
       return;
@@ -241,16 +321,12 @@ export class GroupCommit {
       this.commitLog.flushedStoreTimestamp = syncedStoreTimestamp;
       this.settle();
     }
-    if (this.failure === null && this.hasUnsatisfiedWork()) {
+    if (this.failure === null && !this.halted && this.hasUnsatisfiedWork()) {
       // On the next turn, so the appenders just resolved (whose continuations run right after this
       // callback) join the waiters that arrived meanwhile in one group.
       this.afterAppend();
     }
-    if (!this.syncInFlight && this.idleWaiters.length > 0) {
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const resolve of waiters) resolve();
-    }
+    this.notifyIdle();
   };
 
   /**
@@ -266,13 +342,10 @@ export class GroupCommit {
   /** Resolves every waiter and flush request at or below the durable offset. */
   private settle(): void {
     const flushed = this.commitLog.flushedOffset;
-    const offsets = this.waiterOffsets;
-    let head = this.head;
-    while (head < offsets.length && offsets[head]! <= flushed) {
-      this.waiterResolves[head]!('PUT_OK');
-      head++;
-    }
-    this.advanceHead(head);
+    const turns = this.durableTurns;
+    let settled = 0;
+    while (settled < turns.length && turns[settled]!.target <= flushed) this.resolveTurn(turns[settled++]!, 'PUT_OK');
+    this.dropSettledTurns(settled);
     if (this.flushRequests.length > 0) {
       const remaining: FlushRequest[] = [];
       for (const request of this.flushRequests) {
@@ -283,41 +356,50 @@ export class GroupCommit {
     }
   }
 
-  private advanceHead(head: number): void {
-    this.head = head;
-    if (head === this.waiterOffsets.length) {
-      this.waiterOffsets.length = 0;
-      this.waiterDeadlines.length = 0;
-      this.waiterResolves.length = 0;
-      this.waiterRejects.length = 0;
-      this.head = 0;
-      if (this.timeoutTimer !== null) clearTimeout(this.timeoutTimer);
-      this.timeoutTimer = null;
-    } else if (head >= COMPACT_AFTER_SLOTS && head * 2 >= this.waiterOffsets.length) {
-      this.waiterOffsets.splice(0, head);
-      this.waiterDeadlines.splice(0, head);
-      this.waiterResolves.splice(0, head);
-      this.waiterRejects.splice(0, head);
-      this.head = 0;
+  private resolveTurn(turn: DurableTurn, status: FlushStatus): void {
+    this.pendingWaiters -= turn.waiters;
+    turn.resolve(status);
+  }
+
+  /** Removes the first `count` turns (settled), and disarms the timer when none is left. */
+  private dropSettledTurns(count: number): void {
+    if (count === 0) return;
+    const turns = this.durableTurns;
+    // The timeout timer stays armed: re-arming it for every group cost more than letting it fire
+    // once for nothing (it re-arms itself only while turns wait). Without waiters it must not keep
+    // the process alive; the next waiter refs it again.
+    if (count === turns.length) {
+      turns.length = 0;
+      this.durableTurnOpen = false;
+      this.timeoutTimer?.unref();
+    } else {
+      turns.splice(0, count); // one turn per turn of the event loop waiting: a short array
     }
   }
 
+  private rejectDurableTurns(error: Error): void {
+    const turns = this.durableTurns;
+    this.durableTurns = [];
+    this.durableTurnOpen = false;
+    this.pendingWaiters = 0;
+    if (this.timeoutTimer !== null) clearTimeout(this.timeoutTimer);
+    this.timeoutTimer = null;
+    for (const turn of turns) turn.reject(error);
+  }
+
   private armTimeout(): void {
-    if (this.timeoutTimer !== null || this.pendingWaiterCount === 0) return;
-    const delayMs = Math.max(0, this.waiterDeadlines[this.head]! - this.options.nowMs());
+    if (this.timeoutTimer !== null || this.durableTurns.length === 0) return;
+    const delayMs = Math.max(0, this.durableTurns[0]!.deadlineMs - this.options.nowMs());
     this.timeoutTimer = setTimeout(this.onTimeout, delayMs + 1);
   }
 
   private readonly onTimeout = (): void => {
     this.timeoutTimer = null;
     const now = this.options.nowMs();
-    const deadlines = this.waiterDeadlines;
-    let head = this.head;
-    while (head < deadlines.length && deadlines[head]! <= now) {
-      this.waiterResolves[head]!('FLUSH_DISK_TIMEOUT');
-      head++;
-    }
-    this.advanceHead(head);
+    const turns = this.durableTurns;
+    let settled = 0;
+    while (settled < turns.length && turns[settled]!.deadlineMs <= now) this.resolveTurn(turns[settled++]!, 'FLUSH_DISK_TIMEOUT');
+    this.dropSettledTurns(settled);
     this.armTimeout();
   };
 
@@ -325,10 +407,10 @@ export class GroupCommit {
   fail(error: TideError): void {
     if (this.failure !== null) return;
     this.failure = error;
-    for (let index = this.head; index < this.waiterRejects.length; index++) this.waiterRejects[index]!(error);
-    this.advanceHead(this.waiterOffsets.length);
+    this.rejectDurableTurns(error);
     for (const request of this.flushRequests) request.reject(error);
     this.flushRequests = [];
-    this.settleWriteOutTurn(error);
+    this.rejectWriteOutTurns(error);
+    this.notifyIdle();
   }
 }

@@ -1,5 +1,5 @@
 /** Public API of the storage engine. Internals (segments, queues, recovery) are not exported. */
-export { MessageStore, defaultTagsCodeOf, type MessageStoreOptions } from './message-store.js';
+export { MessageStore, defaultTagsCodeOf, getMessagesForPull, type MessageStoreOptions } from './message-store.js';
 export type {
   AppendInput,
   AppendResult,

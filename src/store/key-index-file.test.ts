@@ -94,3 +94,13 @@ test('the bytes on disk follow the IndexFile layout', async (t) => {
   assert.deepEqual(index.query('TopicTest', 'a', 10, 0, Number.MAX_SAFE_INTEGER), [8192, bigOffset]);
   await index.close();
 });
+
+test('indexKeyHashAfter continues a topic prefix hash to the hash of "topic#key"', async () => {
+  const { indexKeyHashAfter, topicKeyPrefixHash } = await import('./key-index-file.js');
+  const { javaStringHashCode } = await import('../common/java-hash.js');
+  for (const [topic, key] of [['BenchTopic', '7F00000100002A9F0000000100000002'], ['%RETRY%g', 'ключ😀'], ['t', ''], ['TopicTest', 'polygenelubricants']]) {
+    const full = javaStringHashCode(`${topic!}#${key!}`);
+    const expected = full === -0x80000000 ? 0 : Math.abs(full);
+    assert.equal(indexKeyHashAfter(topicKeyPrefixHash(topic!), key!), expected);
+  }
+});

@@ -70,7 +70,22 @@ export function indexFileSizeBytes(geometry: KeyIndexGeometry): number {
  * give 2^31, which does not fit the int32 field.
  */
 export function indexKeyHash(topic: string, key: string): number {
-  const hash = javaStringHashCode(`${topic}#${key}`);
+  return indexKeyHashAfter(topicKeyPrefixHash(topic), key);
+}
+
+/** Java hashCode of `topic#`: what `indexKeyHashAfter` continues from (cache it per topic). */
+export function topicKeyPrefixHash(topic: string): number {
+  return (Math.imul(javaStringHashCode(topic), 31) + 0x23) | 0;
+}
+
+/**
+ * `indexKeyHash(topic, key)` from the topic's prefix hash, without building the "topic#key" string:
+ * Java's hash is a left-to-right polynomial, so hashing the key's characters on from the prefix's
+ * hash gives the hash of the concatenation.
+ */
+export function indexKeyHashAfter(prefixHash: number, key: string): number {
+  let hash = prefixHash;
+  for (let index = 0; index < key.length; index++) hash = (Math.imul(hash, 31) + key.charCodeAt(index)) | 0;
   return hash === INT32_MIN ? 0 : Math.abs(hash);
 }
 

@@ -36,7 +36,7 @@ import { join } from 'node:path';
 import { assert } from '../common/assert.js';
 import { TideError } from '../common/errors.js';
 import { createLogger, type Logger } from '../common/logger.js';
-import { indexFileSizeBytes, indexKeyHash, KeyIndexFile, type KeyIndexGeometry } from './key-index-file.js';
+import { indexFileSizeBytes, indexKeyHash, indexKeyHashAfter, KeyIndexFile, topicKeyPrefixHash, type KeyIndexGeometry } from './key-index-file.js';
 
 export interface KeyIndexOptions {
   /** Hash slots per file (RocketMQ `maxHashSlotNum`; the store's default is 500,000). */
@@ -92,6 +92,9 @@ export class KeyIndex {
   private directoryDirty = false;
   private closing = false;
   private closePromise: Promise<void> | null = null;
+  /** Prefix hash of `topic#` for the topic of the last put (a broker's appends mostly repeat topics). */
+  private lastPutTopic = '';
+  private lastPutTopicHash = 0;
 
   private constructor(directory: string, geometry: KeyIndexGeometry, logger: Logger) {
     this.directory = directory;
@@ -162,7 +165,11 @@ export class KeyIndex {
     assert(storeTimestampMs >= 0 && storeTimestampMs <= Number.MAX_SAFE_INTEGER, 'store timestamp out of range');
     let file = this.active;
     if (file === null || file.isFull) file = this.roll();
-    file.put(indexKeyHash(topic, key), physicalOffset, storeTimestampMs);
+    if (topic !== this.lastPutTopic) {
+      this.lastPutTopic = topic;
+      this.lastPutTopicHash = topicKeyPrefixHash(topic);
+    }
+    file.put(indexKeyHashAfter(this.lastPutTopicHash, key), physicalOffset, storeTimestampMs);
     this.lastTimestampMs = storeTimestampMs;
     this.lastPhysicalOffset = physicalOffset;
   }

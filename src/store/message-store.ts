@@ -25,7 +25,7 @@ import type { CommitLog } from './commit-log.js';
 import { validateQueueId, type ConsumeQueueTable } from './consume-queue-table.js';
 import type { GroupCommit } from './group-commit.js';
 import type { KeyIndex } from './key-index.js';
-import { getMessages, offsetByTime, storeTimeAt } from './queue-reads.js';
+import { getMessages, getMessagesAsync, offsetByTime, storeTimeAt } from './queue-reads.js';
 import type { RecoveryReport } from './recovery.js';
 import type { Retention, RetentionReport } from './retention.js';
 import { DEFAULT_STORE_CONFIG, type StoreConfig } from './store-config.js';
@@ -204,6 +204,18 @@ export class MessageStore implements MessageStoreApi {
     return result;
   }
 
+  /**
+   * `getMessages` with the commit-log reads on the libuv thread pool: the same answer, but a pull
+   * served from a cold page cache does not stall the event loop (the pull handler should use this).
+   * Rejects like getMessages, and with STORE_CLOSED when the store closed while the reads ran.
+   */
+  async getMessagesAsync(topic: string, queueId: number, queueOffset: number, maxCount: number, maxBytes: number, filter?: MessageFilter): Promise<GetMessageResult> {
+    this.assertReadable();
+    const result = await getMessagesAsync(this.commitLog, this.consumeQueues.get(topic, queueId), queueOffset, maxCount, maxBytes, filter, this.logger, this.assertReadableBound);
+    this.getMessageCount += result.records.length;
+    return result;
+  }
+
   getConsumeQueueEntry(topic: string, queueId: number, queueOffset: number): ConsumeQueueEntry | null {
     this.assertReadable();
     return this.consumeQueues.get(topic, queueId)?.getEntry(queueOffset) ?? null;
@@ -364,6 +376,8 @@ export class MessageStore implements MessageStoreApi {
     this.groupCommit.stopInterval();
   }
 
+  private readonly assertReadableBound = (): void => this.assertReadable();
+
   private assertReadable(): void {
     if (this.state === 'closed') throw new TideError('STORE_CLOSED', 'the store is closed');
   }
@@ -445,6 +459,24 @@ export class MessageStore implements MessageStoreApi {
 export function waitBeforeAck(store: MessageStoreApi, endOffset: number, waitForFlush: boolean): Promise<FlushStatus> {
   if (!waitForFlush && store instanceof MessageStore) return store.waitWritten(endOffset);
   return store.waitDurable(endOffset);
+}
+
+/**
+ * A pull for the broker's pull handler: on a MessageStore, `getMessagesAsync` (the commit-log reads
+ * run on the libuv thread pool, so a cold read does not stall the event loop); on another store (a
+ * test double), its synchronous `getMessages`. Errors reject.
+ */
+export async function getMessagesForPull(
+  store: MessageStoreApi,
+  topic: string,
+  queueId: number,
+  queueOffset: number,
+  maxCount: number,
+  maxBytes: number,
+  filter?: MessageFilter,
+): Promise<GetMessageResult> {
+  if (store instanceof MessageStore) return store.getMessagesAsync(topic, queueId, queueOffset, maxCount, maxBytes, filter);
+  return store.getMessages(topic, queueId, queueOffset, maxCount, maxBytes, filter);
 }
 
 function validateConfig(config: StoreConfig): void {

@@ -31,7 +31,8 @@ import {
 } from '../protocol/message-record.js';
 import { indexKeysOf } from '../protocol/message-properties.js';
 import type { Checkpoint } from './checkpoint.js';
-import { looksTorn, type CommitLog } from './commit-log.js';
+import type { CommitLog } from './commit-log.js';
+import { looksTorn } from './record-checks.js';
 import type { ConsumeQueueTable } from './consume-queue-table.js';
 import type { KeyIndex } from './key-index.js';
 import type { StoreLogger } from './store-logger.js';

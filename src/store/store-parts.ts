@@ -26,6 +26,8 @@ import { StoreLock, abortMarkerExists, createAbortMarker, removeAbortMarker } fr
 import type { MessageArrivedListener } from './types.js';
 
 export const CHECKPOINT_FILE_NAME = 'checkpoint';
+/** ASYNC_FLUSH batches from this size on are written on the thread pool (about 50 messages of 1 KiB). */
+const ASYNC_FLUSH_POOL_WRITE_MIN_BYTES = 64 * 1024;
 /** Headers, topic and properties of a record on top of its body, at most. */
 const RECORD_OVERHEAD_BYTES = 64 * 1024;
 
@@ -84,6 +86,9 @@ export async function openStoreParts(config: StoreConfig, options: MessageStoreO
       segmentSizeBytes: config.mappedFileSizeCommitLog,
       maxMessageSizeBytes: config.maxMessageSize,
       warmSegments: config.warmMappedFileEnable,
+      // SYNC_FLUSH answers wait for a pool fdatasync anyway; ASYNC_FLUSH answers after the write, so
+      // only batches large enough to hold up the event loop go to the pool (write-batches.ts).
+      poolWriteMinBytes: config.flushDiskType === 'SYNC_FLUSH' ? 0 : ASYNC_FLUSH_POOL_WRITE_MIN_BYTES,
       fileIo,
       logger,
       onWriteFailed: (error) => {

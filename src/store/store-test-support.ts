@@ -72,7 +72,7 @@ export function recordingLogger(): RecordingLogger {
   };
 }
 
-/** A FileIo over the real one that counts calls and can make fdatasync fail or wait. */
+/** A FileIo over the real one that counts calls and can make writes and fdatasync fail, or fdatasync wait. */
 export class TestFileIo implements FileIo {
   writeCount = 0;
   fdatasyncCount = 0;
@@ -85,6 +85,16 @@ export class TestFileIo implements FileIo {
     this.writeCount++;
     if (this.failWrites !== null) throw this.failWrites;
     nodeFileIo.write(fd, buffer, offset, length, position);
+  }
+
+  writeAsync(fd: number, buffer: Buffer, offset: number, length: number, position: number, callback: (error: Error | null) => void): void {
+    this.writeCount++;
+    const failure = this.failWrites;
+    if (failure !== null) {
+      setImmediate(() => callback(failure));
+      return;
+    }
+    nodeFileIo.writeAsync!(fd, buffer, offset, length, position, callback);
   }
 
   fdatasync(fd: number, callback: (error: Error | null) => void): void {
