@@ -20,6 +20,7 @@
 import { ResponseCode, TideError } from '../../common/errors.js';
 import { createResponse, type RemotingCommand, type RemotingConnection, type RequestContext, type RequestHandler } from '../../protocol/remoting-command.js';
 import type { GetMessageStatus } from '../../store/types.js';
+import { getMessagesForPull } from '../../store/message-store.js';
 import type { BrokerDeps } from '../broker-deps.js';
 import { fieldsOf, optionalInteger, optionalString, requiredInteger, requiredString } from '../header-fields.js';
 import { MessageModel } from '../consumer-manager.js';
@@ -118,14 +119,19 @@ export function createPullMessageHandler(deps: BrokerDeps): RequestHandler {
     return subscription;
   }
 
-  /** One pass of a pull. Returns null when the request was held for long polling. */
-  function processPull(
+  /**
+   * One pass of a pull. Returns null when the request was held for long polling. The records are
+   * read on the thread pool (a backlog no longer in the page cache must not stall the event loop);
+   * an empty answer is checked once more synchronously right before the request is held, so a
+   * message stored while the read was under way cannot be missed by the hold.
+   */
+  async function processPull(
     request: RemotingCommand,
     header: PullMessageRequestHeader,
     connection: RemotingConnection,
     context: RequestContext,
     allowSuspend: boolean,
-  ): RemotingCommand | null {
+  ): Promise<RemotingCommand | null> {
     if (!isReadable(config.brokerPermission)) {
       throw new TideError('NO_PERMISSION', `the broker[${config.brokerIP1}] pulling message is forbidden`);
     }
@@ -152,9 +158,14 @@ export function createPullMessageHandler(deps: BrokerDeps): RequestHandler {
     }
     const maxCount = Math.max(1, Math.min(header.maxMsgNums, config.maxMsgsNumBatch));
     const maxBytes = Math.max(1, Math.min(header.maxMsgBytes ?? Number.MAX_SAFE_INTEGER, config.maxTransferBytesOnMessageInMemory));
-    const result = store.getMessages(header.topic, header.queueId, header.queueOffset, maxCount, maxBytes, filter);
-    const code = pullResponseCode(result.status, header.queueOffset);
-    if (code === ResponseCode.PULL_NOT_FOUND && allowSuspend && (header.sysFlag & PullSysFlag.SUSPEND) !== 0) {
+    let result = await getMessagesForPull(store, header.topic, header.queueId, header.queueOffset, maxCount, maxBytes, filter);
+    let code = pullResponseCode(result.status, header.queueOffset);
+    const mayHold = code === ResponseCode.PULL_NOT_FOUND && allowSuspend && (header.sysFlag & PullSysFlag.SUSPEND) !== 0;
+    if (mayHold) {
+      result = store.getMessages(header.topic, header.queueId, header.queueOffset, maxCount, maxBytes, filter);
+      code = pullResponseCode(result.status, header.queueOffset);
+    }
+    if (code === ResponseCode.PULL_NOT_FOUND && mayHold) {
       const holdMs = config.longPollingEnable ? Math.min(Math.max(0, header.suspendTimeoutMillis), MAX_SUSPEND_MS) : config.shortPollingTimeMills;
       const held = pullHoldService.hold({
         topic: header.topic,
@@ -164,13 +175,12 @@ export function createPullMessageHandler(deps: BrokerDeps): RequestHandler {
         deadlineMs: Date.now() + holdMs,
         filter,
         wake: () => {
-          let response: RemotingCommand | null;
-          try {
-            response = processPull(request, header, connection, context, false);
-          } catch (error) {
-            response = errorAnswer(request, error, deps.logger);
-          }
-          if (response) context.reply(response);
+          processPull(request, header, connection, context, false).then(
+            (response) => {
+              if (response) context.reply(response);
+            },
+            (error: unknown) => context.reply(errorAnswer(request, error, deps.logger)),
+          );
         },
       });
       if (held) return null;
