@@ -416,7 +416,7 @@ export class CommitLog {
   readRecord(physicalOffset: number): Buffer | null {
     if (!Number.isSafeInteger(physicalOffset) || physicalOffset < this.minOffset || physicalOffset + 8 > this.maxOffset) return null;
     if (physicalOffset >= this.writtenOffset) {
-      const batch = this.batches.batchAt(physicalOffset);
+      const batch = this.unwrittenBatchAt(physicalOffset);
       if (batch === null) return null;
       const position = physicalOffset - batch.startOffset;
       if (position + 8 > batch.usedBytes) return null;
@@ -443,7 +443,7 @@ export class CommitLog {
   readRecordOfSize(physicalOffset: number, size: number): Buffer | null {
     if (physicalOffset < this.minOffset || physicalOffset + size > this.maxOffset) return null;
     if (physicalOffset >= this.writtenOffset) {
-      const batch = this.batches.batchAt(physicalOffset);
+      const batch = this.unwrittenBatchAt(physicalOffset);
       if (batch === null) return null;
       const position = physicalOffset - batch.startOffset;
       if (position + size > batch.usedBytes) return null;
@@ -452,6 +452,16 @@ export class CommitLog {
     const segment = this.segmentContaining(physicalOffset);
     if (segment === null) return null;
     return this.readVerified(segment, physicalOffset, size);
+  }
+
+  /**
+   * The write batch holding a record not yet handed to the kernel, for reads. None once a write has
+   * failed: the bytes of the failed batch and of every batch after it will never reach the file, and
+   * their senders are answered STORE_WRITE_FAILED, so a consumer must not see them either.
+   */
+  private unwrittenBatchAt(physicalOffset: number): WriteBatch | null {
+    if (this.failure !== null) return null;
+    return this.batches.batchAt(physicalOffset);
   }
 
   private readVerified(segment: Segment, physicalOffset: number, size: number): Buffer {
@@ -496,7 +506,7 @@ export class CommitLog {
     let source: Buffer;
     let position: number;
     if (physicalOffset >= this.writtenOffset) {
-      const batch = this.batches.batchAt(physicalOffset);
+      const batch = this.unwrittenBatchAt(physicalOffset);
       if (batch === null || physicalOffset - batch.startOffset + length > batch.usedBytes) return -1;
       source = batch.buffer;
       position = physicalOffset - batch.startOffset;

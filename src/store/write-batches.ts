@@ -199,7 +199,13 @@ export class WriteBatches {
     }
     batch.superseded = false;
     this.free.push(batch);
-    this.kick();
+    try {
+      this.kick();
+    } catch {
+      // A synchronous write of the next batch failed: drainSync has already stopped the writer and
+      // reported the failure through onWriteFailed. There is no caller to throw to in an fs callback,
+      // and throwing would take the whole process down.
+    }
     // Reported even when drainSync already wrote it (the owner ignores an offset it has passed): the
     // owner learns from this call that no write is running any more.
     this.options.onWritten(batch.endOffset, batch.storeTimestamp, false);

@@ -1,10 +1,19 @@
-// Proves the pull header is read as Java sends it (ali-ons' numbers included) and store statuses map to RocketMQ's pull answer codes.
+// Proves the pull header is read as Java sends it (ali-ons' numbers included), store statuses map to RocketMQ's pull answer codes, and a message stored while a pull's read is under way is not missed by its long poll.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isTideError } from '../../common/errors.js';
-import { createRequest } from '../../protocol/remoting-command.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '../../common/logger.js';
+import { createRequest, type RemotingCommand } from '../../protocol/remoting-command.js';
 import { RequestCode } from '../../protocol/request-code.js';
-import { parsePullMessageHeader, pullResponseCode, PullSysFlag } from './pull-message.js';
+import { messageInput } from '../../store/store-test-support.js';
+import { Broker } from '../broker.js';
+import { createBrokerConfig } from '../broker-config.js';
+import { RecordingConnection } from '../test-connection.js';
+import { newTopicConfig } from '../topic-config-manager.js';
+import { createPullMessageHandler, parsePullMessageHeader, pullResponseCode, PullSysFlag } from './pull-message.js';
 
 test('pull header fields, optional ones included', () => {
   const header = parsePullMessageHeader(createRequest(RequestCode.PULL_MESSAGE, {
@@ -32,4 +41,32 @@ test('store statuses become pull answer codes', () => {
   assert.equal(pullResponseCode('OFFSET_FOUND_NULL', 5), 19);
   assert.equal(pullResponseCode('OFFSET_OVERFLOW_BADLY', 5), 21);
   assert.equal(pullResponseCode('OFFSET_TOO_SMALL', 5), 21);
+});
+
+test('a message stored while a long-polling pull reads is answered at once, not after the suspend time', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'tidemq-pull-handler-'));
+  const broker = new Broker(createBrokerConfig({
+    storePathRootDir: root, listenPort: 0, listenHost: '127.0.0.1', brokerIP1: '127.0.0.1', mappedFileSizeCommitLog: 1024 * 1024, maxHashSlotNum: 1000, maxIndexNum: 4000,
+  }), { logger: silentLogger });
+  await broker.start();
+  t.after(async () => {
+    await broker.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+  const deps = broker.brokerDeps;
+  deps.topicConfigManager.updateTopicConfig(newTopicConfig('PullRace', { readQueueNums: 1, writeQueueNums: 1 }));
+  const replies: RemotingCommand[] = [];
+  const context = { connection: new RecordingConnection(), reply: (response: RemotingCommand) => void replies.push(response) };
+  const handler = createPullMessageHandler(deps);
+  const request = createRequest(RequestCode.PULL_MESSAGE, {
+    consumerGroup: 'CG', topic: 'PullRace', queueId: '0', queueOffset: '0', maxMsgNums: '32', sysFlag: String(PullSysFlag.SUBSCRIPTION | PullSysFlag.SUSPEND),
+    commitOffset: '0', suspendTimeoutMillis: '20000', subscription: '*', subVersion: '0',
+  });
+  const answered = Promise.resolve(handler(request, context));
+  // The pull's read of the empty queue is under way; the message lands before it settles, so the
+  // store's arrival notice comes before the pull could be held.
+  deps.store.append(messageInput({ topic: 'PullRace', body: 'arrived' }));
+  const response = await answered;
+  assert.equal(response?.code, 0, `answered FOUND at once (got ${response?.code ?? 'held'}; replies ${replies.length})`);
+  assert.ok(response?.body?.includes('arrived'));
 });

@@ -14,8 +14,9 @@
  *
  * Long polling: a pull with the suspend bit that finds nothing is held (the handler returns null) and
  * answered later through `context.reply`, when a message arrives or the suspend time is up (see
- * long-polling/pull-request-hold-service.ts). The whole first pass is synchronous, so no message can
- * arrive between "found nothing" and "held".
+ * long-polling/pull-request-hold-service.ts). The records are read on the thread pool; when that
+ * read finds nothing, the queue is looked at once more synchronously and the request held in the same
+ * turn, so no message can arrive between "found nothing" and "held".
  */
 import { ResponseCode, TideError } from '../../common/errors.js';
 import { createResponse, type RemotingCommand, type RemotingConnection, type RequestContext, type RequestHandler } from '../../protocol/remoting-command.js';
@@ -175,12 +176,14 @@ export function createPullMessageHandler(deps: BrokerDeps): RequestHandler {
         deadlineMs: Date.now() + holdMs,
         filter,
         wake: () => {
-          processPull(request, header, connection, context, false).then(
-            (response) => {
-              if (response) context.reply(response);
-            },
-            (error: unknown) => context.reply(errorAnswer(request, error, deps.logger)),
-          );
+          processPull(request, header, connection, context, false)
+            .then(
+              (response) => {
+                if (response) context.reply(response);
+              },
+              (error: unknown) => context.reply(errorAnswer(request, error, deps.logger)),
+            )
+            .catch((error: unknown) => deps.logger.warn({ err: error }, 'answering a woken pull failed'));
         },
       });
       if (held) return null;
