@@ -22,7 +22,15 @@
  * - `maxPendingInvokes`: requests we sent and wait for; past it, invoke rejects with SYSTEM_BUSY.
  *
  * Writes are collected and flushed once per microtask (or at once past FLUSH_NOW_BYTES) with
- * cork/uncork, so the answers to one socket read leave in one writev.
+ * cork/uncork, so the answers to one socket read leave in one writev. Frames up to COALESCE_MAX_BYTES
+ * that follow another frame in the same flush are copied into one staging buffer, so a flush of 256
+ * SEND answers is one or two buffers for the socket rather than 256: every chunk handed to a Node
+ * stream costs far more than copying a few hundred bytes.
+ *
+ * A handler that answers later but should keep its running-handler slot until then (the broker's
+ * send path, which acknowledges a whole turn of appends at once) calls `context.defer()` and returns
+ * null; it must answer, through `reply` or `replyEncoded`. Deferred requests are not swept for
+ * handlerTimeoutMs: their owner guarantees the answer.
  */
 import type { Socket } from 'node:net';
 import { assert } from '../common/assert.js';
@@ -35,8 +43,8 @@ import {
   isOneway,
   type HandlerTable,
   type RemotingCommand,
+  type DeferrableRequestContext,
   type RemotingConnection,
-  type RequestContext,
 } from '../protocol/remoting-command.js';
 import { monotonicNowMs, registerSweepable, unregisterSweepable, type Sweepable } from './timeout-sweeper.js';
 
@@ -57,6 +65,15 @@ export interface ConnectionSettings {
 const FLUSH_NOW_BYTES = 64 * 1024;
 /** How long a gracefully closed socket may take to flush before it is destroyed. */
 const CLOSE_FLUSH_GRACE_MS = 1000;
+/** Frames up to this size are copied into the staging buffer when they are not first in a flush. */
+const COALESCE_MAX_BYTES = 8 * 1024;
+/**
+ * Staging buffer sizes: a connection starts small and doubles its next buffer each time one fills, up
+ * to the maximum; a flush that staged under a sixteenth of the current size halves it and drops the
+ * buffer, so an idle connection holds at most the minimum.
+ */
+const MIN_STAGE_BYTES = 4 * 1024;
+const MAX_STAGE_BYTES = 64 * 1024;
 /** Remarks sent for unexpected handler errors are cut to this length; the full error is logged. */
 const MAX_ERROR_REMARK_CHARS = 200;
 const RESPONSE_AND_ONEWAY = RemotingFlag.RESPONSE | RemotingFlag.ONEWAY;
@@ -73,9 +90,11 @@ interface PendingInvoke {
 }
 
 /** The context handed to a handler: one object per request, no closures. */
-class InboundRequest implements RequestContext {
-  /** The handler has not returned or settled yet: it holds a running-handler slot. */
+class InboundRequest implements DeferrableRequestContext {
+  /** The handler has not returned or settled yet (or deferred its answer): it holds a running-handler slot. */
   running = true;
+  /** The handler called defer(): its slot is freed by the answer, not by its return. */
+  deferred = false;
   answered: boolean;
   startedMs = 0;
 
@@ -88,6 +107,14 @@ class InboundRequest implements RequestContext {
 
   reply(response: RemotingCommand): void {
     this.connection.replyTo(this, response);
+  }
+
+  defer(): void {
+    this.deferred = true;
+  }
+
+  replyEncoded(bytes: Buffer, start: number, end: number): void {
+    this.connection.replyEncodedTo(this, bytes, start, end);
   }
 }
 
@@ -108,8 +135,16 @@ export class SocketConnection implements RemotingConnection, Sweepable {
   private runningHandlers = 0;
   /** Requests (not oneway) received and not answered yet, held ones included. */
   private unanswered = 0;
+  /** Chunks for the next flush, in order; the staged bytes (stage[stageStart, stageUsed)) come after them. */
   private outbound: Buffer[] = [];
+  /** Bytes waiting for the next flush, staged ones included. */
   private outboundBytes = 0;
+  /** Small frames after the first of a flush are copied here; bytes before stageStart belong to the socket. */
+  private stage: Buffer | undefined;
+  private stageStart = 0;
+  private stageUsed = 0;
+  /** Size of the next staging buffer. */
+  private stageCapacity = MIN_STAGE_BYTES;
   private flushScheduled = false;
   private readingPaused = false;
   private closeListeners: (() => void)[] = [];
@@ -224,6 +259,8 @@ export class SocketConnection implements RemotingConnection, Sweepable {
     if (!this.isClosed) this.finish(reason, cause);
     this.outbound.length = 0;
     this.outboundBytes = 0;
+    this.stage = undefined;
+    this.stageStart = this.stageUsed = 0;
     this.socket.destroy();
   }
 
@@ -249,6 +286,8 @@ export class SocketConnection implements RemotingConnection, Sweepable {
 
   /** Sends the answer to `inbound` once; later answers, answers to oneway requests and answers on closed connections are dropped. */
   replyTo(inbound: InboundRequest, response: RemotingCommand): void {
+    // A deferred handler's slot is freed by its answer, even one that is dropped (a oneway request's).
+    if (inbound.deferred) this.handlerFinished(inbound);
     if (inbound.answered) {
       if (!isOneway(inbound.request)) this.logger.debug({ code: inbound.request.code, opaque: inbound.request.opaque }, 'second answer to one request dropped');
       return;
@@ -267,6 +306,22 @@ export class SocketConnection implements RemotingConnection, Sweepable {
       frame = encodeCommandAs(createResponse(request, ResponseCode.SYSTEM_ERROR, message), request.opaque, RemotingFlag.RESPONSE);
     }
     this.enqueue(frame, true);
+  }
+
+  /**
+   * Sends bytes[start, end), a whole response frame the handler encoded for `inbound` (its opaque and
+   * the response flag), once; the bytes are copied, so they may sit in the caller's scratch buffer.
+   */
+  replyEncodedTo(inbound: InboundRequest, bytes: Buffer, start: number, end: number): void {
+    if (inbound.deferred) this.handlerFinished(inbound);
+    if (inbound.answered) {
+      if (!isOneway(inbound.request)) this.logger.debug({ code: inbound.request.code, opaque: inbound.request.opaque }, 'second answer to one request dropped');
+      return;
+    }
+    inbound.answered = true;
+    this.unanswered--;
+    if (this.isClosed) return;
+    this.enqueueCopy(bytes, start, end, true);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -342,7 +397,8 @@ export class SocketConnection implements RemotingConnection, Sweepable {
       );
       return;
     }
-    this.handlerFinished(inbound);
+    // A deferred handler keeps its slot until it answers (it may have answered already).
+    if (!inbound.deferred) this.handlerFinished(inbound);
     if (result !== null && result !== undefined) this.replyTo(inbound, result as RemotingCommand);
   }
 
@@ -384,8 +440,37 @@ export class SocketConnection implements RemotingConnection, Sweepable {
 
   /** Queues a frame; false when closed or over the outbound limit (a response then closes the connection). */
   private enqueue(frame: Buffer, isResponseFrame: boolean): boolean {
+    if (!this.admit(frame.length, isResponseFrame)) return false;
+    if (frame.length <= COALESCE_MAX_BYTES && (this.outbound.length > 0 || this.stageUsed > this.stageStart)) this.stageBytes(frame, 0, frame.length);
+    else {
+      this.sealStage();
+      this.outbound.push(frame);
+      this.outboundBytes += frame.length;
+    }
+    this.scheduleFlush();
+    return true;
+  }
+
+  /** Queues a copy of bytes[start, end); false as for enqueue. */
+  private enqueueCopy(bytes: Buffer, start: number, end: number, isResponseFrame: boolean): boolean {
+    const length = end - start;
+    if (!this.admit(length, isResponseFrame)) return false;
+    if (length <= COALESCE_MAX_BYTES) this.stageBytes(bytes, start, end);
+    else {
+      this.sealStage();
+      const frame = Buffer.allocUnsafe(length);
+      bytes.copy(frame, 0, start, end);
+      this.outbound.push(frame);
+      this.outboundBytes += length;
+    }
+    this.scheduleFlush();
+    return true;
+  }
+
+  /** Whether `length` more bytes may be queued; past the limit a response aborts the connection. */
+  private admit(length: number, isResponseFrame: boolean): boolean {
     if (this.isClosed) return false;
-    const queuedBytes = this.socket.writableLength + this.outboundBytes + frame.length;
+    const queuedBytes = this.socket.writableLength + this.outboundBytes + length;
     if (queuedBytes > this.settings.maxQueuedOutboundBytes) {
       if (isResponseFrame) {
         this.logger.warn({ remoteAddress: this.remoteAddress, queuedBytes }, 'closing connection: the peer does not read its answers');
@@ -393,14 +478,38 @@ export class SocketConnection implements RemotingConnection, Sweepable {
       }
       return false;
     }
-    this.outbound.push(frame);
-    this.outboundBytes += frame.length;
+    return true;
+  }
+
+  /** Copies bytes[start, end) (at most COALESCE_MAX_BYTES) behind the staged bytes. */
+  private stageBytes(bytes: Buffer, start: number, end: number): void {
+    const length = end - start;
+    let stage = this.stage;
+    if (stage === undefined || this.stageUsed + length > stage.length) {
+      this.sealStage();
+      if (stage !== undefined && this.stageCapacity < MAX_STAGE_BYTES) this.stageCapacity *= 2;
+      // Bytes already handed to the socket stay untouched: a full stage is replaced, never rewound.
+      stage = this.stage = Buffer.allocUnsafeSlow(Math.max(this.stageCapacity, length));
+      this.stageStart = this.stageUsed = 0;
+    }
+    bytes.copy(stage, this.stageUsed, start, end);
+    this.stageUsed += length;
+    this.outboundBytes += length;
+  }
+
+  /** Moves the staged bytes to the chunk list, so later frames queue behind them in order. */
+  private sealStage(): void {
+    if (this.stageUsed === this.stageStart) return;
+    this.outbound.push((this.stage as Buffer).subarray(this.stageStart, this.stageUsed));
+    this.stageStart = this.stageUsed;
+  }
+
+  private scheduleFlush(): void {
     if (this.outboundBytes >= FLUSH_NOW_BYTES) this.flush();
     else if (!this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(this.flushFromMicrotask);
     }
-    return true;
   }
 
   private readonly flushFromMicrotask = (): void => {
@@ -409,6 +518,14 @@ export class SocketConnection implements RemotingConnection, Sweepable {
   };
 
   private flush(): void {
+    const stagedBytes = this.stageUsed - this.stageStart;
+    this.sealStage();
+    // A busy connection reuses what is left of its staging buffer; a quiet one lets it go.
+    if (this.stage !== undefined && stagedBytes * 16 < this.stageCapacity) {
+      this.stageCapacity = Math.max(MIN_STAGE_BYTES, this.stageCapacity / 2);
+      this.stage = undefined;
+      this.stageStart = this.stageUsed = 0;
+    }
     const count = this.outbound.length;
     if (count === 0) return;
     const socket = this.socket;
