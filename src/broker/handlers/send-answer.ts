@@ -100,7 +100,7 @@ function putDecimal(out: Buffer, position: number, value: number): number {
   for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) width++;
   for (let index = position + width - 1; index >= position; index--) {
     const quotient = Math.floor(value / 10);
-    out[index] = 0x30 + value - quotient * 10;
+    out[index] = 0x30 + (value - quotient * 10);
     value = quotient;
   }
   return position + width;
