@@ -8,7 +8,9 @@
  *    whole `decodeCommand` calls, and FrameDecoder splitting for context;
  *  - encode: `encodeCommandAs` (header bytes written into a scratch buffer) against
  *    `encodeCommandViaString` (the header built as a string, the previous implementation) for a SEND
- *    answer and a SEND_MESSAGE_V2 request with a 1 KiB body.
+ *    answer and a SEND_MESSAGE_V2 request with a 1 KiB body;
+ *  - queueing into a connection's staging buffer: a frame of its own then copied (before) against
+ *    `prepareCommand` + `writePreparedCommand` writing the frame in place.
  *
  * Times are CPU time of this process per call (process.cpuUsage), not wall time: the machines here are
  * shared, and CPU time leaves out the time the process waited for a core. Cases are interleaved over
@@ -24,7 +26,9 @@ import {
   encodeCommandAs,
   encodeCommandViaString,
   parseJsonHeader,
+  prepareCommand,
   scanJsonHeader,
+  writePreparedCommand,
 } from '../src/protocol/remoting-codec.js';
 import { RequestCode } from '../src/protocol/request-code.js';
 import { RemotingFlag, type RemotingCommand } from '../src/protocol/remoting-command.js';
@@ -140,6 +144,35 @@ for (const [shape, command, flag] of [
   if (!encodeCommandAs(command, 77, flag).equals(viaString)) throw new Error(`the two encoders disagree on ${shape}`);
   cases.push({ group: `encode: ${shape} (${viaString.length} B)`, name: 'string header (previous)', operation: () => (sink += encodeCommandViaString(command, opaqueCounter++ & 0x7fffffff, flag).length) });
   cases.push({ group: `encode: ${shape} (${viaString.length} B)`, name: 'byte writer', operation: () => (sink += encodeCommandAs(command, opaqueCounter++ & 0x7fffffff, flag).length) });
+}
+
+// What a connection does to queue a command: before, a frame of its own then copied into the staging
+// buffer; now, the frame written straight into the staging buffer.
+const stage = Buffer.allocUnsafeSlow(64 * 1024);
+let stageUsed = 0;
+for (const [shape, command, flag] of [
+  ['SEND answer (5 extFields)', sendAnswer, RemotingFlag.RESPONSE],
+  ['SEND_MESSAGE_V2 request, TideMQ client, 1 KiB body', tideRequest, 0],
+] as const) {
+  const group = `queue into a staging buffer: ${shape}`;
+  cases.push({
+    group,
+    name: 'encodeCommandAs + copy (previous)',
+    operation: () => {
+      const frame = encodeCommandAs(command, opaqueCounter++ & 0x7fffffff, flag);
+      if (stageUsed + frame.length > stage.length) stageUsed = 0;
+      stageUsed += frame.copy(stage, stageUsed);
+    },
+  });
+  cases.push({
+    group,
+    name: 'prepare + write in place',
+    operation: () => {
+      const frameBytes = prepareCommand(command, opaqueCounter++ & 0x7fffffff, flag);
+      if (stageUsed + frameBytes > stage.length) stageUsed = 0;
+      stageUsed = writePreparedCommand(command, stage, stageUsed);
+    },
+  });
 }
 
 // Splitting 64 KiB socket-sized chunks, frames crossing chunk edges, every frame decoded.

@@ -6,7 +6,7 @@
  * the messages acknowledged between those lines (the progress rates times their intervals), so it
  * does not depend on how busy the machine is the way msgs/s does.
  *
- *   node dist/bench/send-broker-cpu.js [ASYNC_FLUSH|SYNC_FLUSH] [--seconds 10] [--warmup 2] [--cpu-prof <dir>]
+ *   node dist/bench/send-broker-cpu.js [ASYNC_FLUSH|SYNC_FLUSH] [--seconds 10] [--warmup 2] [--cpu-prof <dir>] [--client-cpu-prof <dir>]
  *
  * Prints one JSON line: flush mode, msgs/s (the bench's summary), broker and client µs of CPU per
  * acknowledged message, load average at start and end.
@@ -55,6 +55,7 @@ async function main(): Promise<void> {
   const seconds = Number(option('--seconds', '10'));
   const warmup = Number(option('--warmup', '2'));
   const profileDir = option('--cpu-prof', '');
+  const clientProfileDir = option('--client-cpu-prof', '');
   const loadStart = loadavg().map((value) => Math.round(value * 100) / 100);
   const home = mkdtempSync(join(tmpdir(), 'tidemq-send-cpu-'));
   const confPath = join(home, 'broker.conf');
@@ -67,7 +68,8 @@ async function main(): Promise<void> {
   try {
     const namesrvPort = (await waitForLine(broker, /namesrv listening on [^\s]*:(\d+)/, 20_000))[1]!;
     await waitForLine(broker, /tidemq started/, 20_000);
-    const client = spawn(process.execPath, [CLI, 'bench', 'produce', '-n', `127.0.0.1:${namesrvPort}`, '-c', '4', '-w', '256', '-d', String(seconds), '--warmup', String(warmup)], {
+    const clientFlags = clientProfileDir === '' ? [] : ['--cpu-prof', '--cpu-prof-dir', clientProfileDir];
+    const client = spawn(process.execPath, [...clientFlags, CLI, 'bench', 'produce', '-n', `127.0.0.1:${namesrvPort}`, '-c', '4', '-w', '256', '-d', String(seconds), '--warmup', String(warmup)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const samples: { atMs: number; ackedPerSecond: number; brokerTicks: number; clientTicks: number }[] = [];

@@ -27,7 +27,7 @@ import { Limits } from '../common/limits.js';
 import { decodeBinaryHeader } from './binary-header.js';
 import { parseJsonHeader } from './json-header-parser.js';
 import { scanJsonHeader } from './json-header-scanner.js';
-import { encodeCommandDirect, encodeCommandViaString } from './json-header-writer.js';
+import { encodeCommandDirect, encodeCommandViaString, prepareDirectFrame, writePreparedFrame } from './json-header-writer.js';
 import type { RemotingCommand } from './remoting-command.js';
 import { HEADER_LENGTH_MASK, SerializeType, isInt32, malformedFrame } from './remoting-frame.js';
 
@@ -53,6 +53,22 @@ export function encodeCommand(command: RemotingCommand): Buffer {
 export function encodeCommandAs(command: RemotingCommand, opaque: number, flag: number): Buffer {
   assert(isInt32(command.code) && isInt32(opaque) && isInt32(flag) && isInt32(command.version), 'remoting command numbers must be int32');
   return encodeCommandDirect(command, opaque, flag) ?? encodeCommandViaString(command, opaque, flag);
+}
+
+/**
+ * Encoding into the caller's buffer, in two steps with nothing encoded in between: the frame's length
+ * (totalLen field included) for `command` sent with `opaque` and `flag`, or -1 when only encodeCommandAs
+ * can encode it (text outside ASCII, a header beyond the scratch, a frame over the limit, which
+ * encodeCommandAs then refuses with FRAME_TOO_LARGE); then `writePreparedCommand` puts those bytes at
+ * `position` of `out`. The bytes are those of encodeCommandAs.
+ */
+export function prepareCommand(command: RemotingCommand, opaque: number, flag: number): number {
+  assert(isInt32(command.code) && isInt32(opaque) && isInt32(flag) && isInt32(command.version), 'remoting command numbers must be int32');
+  return prepareDirectFrame(command, opaque, flag);
+}
+
+export function writePreparedCommand(command: RemotingCommand, out: Buffer, position: number): number {
+  return writePreparedFrame(command, out, position);
 }
 
 // ---------------------------------------------------------------------------------------------

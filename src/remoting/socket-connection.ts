@@ -36,7 +36,7 @@ import type { Socket } from 'node:net';
 import { assert } from '../common/assert.js';
 import { ResponseCode, TideError, isTideError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
-import { FrameDecoder, encodeCommandAs, decodeCommand } from '../protocol/remoting-codec.js';
+import { FrameDecoder, decodeCommand, encodeCommandAs, prepareCommand, writePreparedCommand } from '../protocol/remoting-codec.js';
 import {
   RemotingFlag,
   createResponse,
@@ -200,17 +200,14 @@ export class SocketConnection implements RemotingConnection, Sweepable {
       return Promise.reject(new TideError('SYSTEM_BUSY', `${this.pending.size} requests already wait for answers on ${this.remoteAddress}`));
     }
     assert(!this.pending.has(request.opaque), `opaque ${request.opaque} is already in flight on ${this.remoteAddress}`);
-    let frame: Buffer;
+    let queued: boolean;
     try {
-      frame = encodeCommandAs(request, request.opaque, request.flag & ~RESPONSE_AND_ONEWAY);
+      queued = this.enqueueCommand(request, request.opaque, request.flag & ~RESPONSE_AND_ONEWAY, false);
     } catch (error) {
       return Promise.reject(error);
     }
+    if (!queued) return Promise.reject(this.isClosed ? this.closedError(request.code, 'it is closed') : outboundFullError(this.remoteAddress));
     return new Promise<RemotingCommand>((resolve, reject) => {
-      if (!this.enqueue(frame, false)) {
-        reject(this.isClosed ? this.closedError(request.code, 'it is closed') : outboundFullError(this.remoteAddress));
-        return;
-      }
       const entry: PendingInvoke = {
         opaque: request.opaque,
         code: request.code,
@@ -236,8 +233,7 @@ export class SocketConnection implements RemotingConnection, Sweepable {
 
   invokeOneway(request: RemotingCommand): boolean {
     if (this.isClosed) return false;
-    const frame = encodeCommandAs(request, request.opaque, (request.flag & ~RemotingFlag.RESPONSE) | RemotingFlag.ONEWAY);
-    return this.enqueue(frame, false);
+    return this.enqueueCommand(request, request.opaque, (request.flag & ~RemotingFlag.RESPONSE) | RemotingFlag.ONEWAY, false);
   }
 
   /** Graceful close: what is queued is still sent, then the socket ends. */
@@ -296,16 +292,14 @@ export class SocketConnection implements RemotingConnection, Sweepable {
     this.unanswered--;
     if (this.isClosed) return;
     const request = inbound.request;
-    let frame: Buffer;
     try {
-      frame = encodeCommandAs(response, request.opaque, response.flag | RemotingFlag.RESPONSE);
+      this.enqueueCommand(response, request.opaque, response.flag | RemotingFlag.RESPONSE, true);
     } catch (error) {
       // Only an oversized answer can fail here; the client still deserves an answer.
       this.logger.error({ err: error, code: request.code }, 'response could not be encoded');
       const message = isTideError(error) ? error.message : 'response could not be encoded';
-      frame = encodeCommandAs(createResponse(request, ResponseCode.SYSTEM_ERROR, message), request.opaque, RemotingFlag.RESPONSE);
+      this.enqueue(encodeCommandAs(createResponse(request, ResponseCode.SYSTEM_ERROR, message), request.opaque, RemotingFlag.RESPONSE), true);
     }
-    this.enqueue(frame, true);
   }
 
   /**
@@ -481,9 +475,38 @@ export class SocketConnection implements RemotingConnection, Sweepable {
     return true;
   }
 
+  /**
+   * Encodes `command` (sent with `opaque` and `flag`) into the outbound bytes: a small frame straight
+   * into the staging buffer, a large one into a buffer of its own. False as for enqueue; throws what
+   * encodeCommandAs throws.
+   */
+  private enqueueCommand(command: RemotingCommand, opaque: number, flag: number, isResponseFrame: boolean): boolean {
+    const frameBytes = prepareCommand(command, opaque, flag);
+    if (frameBytes < 0) return this.enqueue(encodeCommandAs(command, opaque, flag), isResponseFrame);
+    if (frameBytes > COALESCE_MAX_BYTES) {
+      const frame = Buffer.allocUnsafe(frameBytes);
+      writePreparedCommand(command, frame, 0);
+      return this.enqueue(frame, isResponseFrame);
+    }
+    if (!this.admit(frameBytes, isResponseFrame)) return false;
+    const stage = this.stageRoom(frameBytes);
+    this.stageUsed = writePreparedCommand(command, stage, this.stageUsed);
+    this.outboundBytes += frameBytes;
+    this.scheduleFlush();
+    return true;
+  }
+
   /** Copies bytes[start, end) (at most COALESCE_MAX_BYTES) behind the staged bytes. */
   private stageBytes(bytes: Buffer, start: number, end: number): void {
     const length = end - start;
+    const stage = this.stageRoom(length);
+    bytes.copy(stage, this.stageUsed, start, end);
+    this.stageUsed += length;
+    this.outboundBytes += length;
+  }
+
+  /** The staging buffer, with room for `length` more bytes at stageUsed. */
+  private stageRoom(length: number): Buffer {
     let stage = this.stage;
     if (stage === undefined || this.stageUsed + length > stage.length) {
       this.sealStage();
@@ -492,9 +515,7 @@ export class SocketConnection implements RemotingConnection, Sweepable {
       stage = this.stage = Buffer.allocUnsafeSlow(Math.max(this.stageCapacity, length));
       this.stageStart = this.stageUsed = 0;
     }
-    bytes.copy(stage, this.stageUsed, start, end);
-    this.stageUsed += length;
-    this.outboundBytes += length;
+    return stage;
   }
 
   /** Moves the staged bytes to the chunk list, so later frames queue behind them in order. */

@@ -1,0 +1,36 @@
+// Proves the two-step encoder (prepareCommand, writePreparedCommand) writes exactly the bytes of encodeCommandAs at any position of the caller's buffer, and hands every command the direct writer cannot take (text outside ASCII, an oversized frame) to encodeCommandAs by answering -1.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Limits } from '../common/limits.js';
+import { encodeCommandAs, prepareCommand, writePreparedCommand } from './remoting-codec.js';
+import { RemotingFlag, createRequest, createResponse, type RemotingCommand } from './remoting-command.js';
+import { RequestCode } from './request-code.js';
+
+test('a prepared command is written byte for byte as encodeCommandAs writes it', () => {
+  const request = createRequest(RequestCode.SEND_MESSAGE_V2, { a: 'PG', b: 'Topic', i: 'KEYS\u0001k\u0002UNIQ_KEY\u0001ABC\u0002', quote: 'say "hi"\\' }, Buffer.alloc(1024, 0x61));
+  const commands: [RemotingCommand, number][] = [
+    [request, 0],
+    [createResponse(request, 0, 'remark\n', { msgId: 'ABC', queueOffset: '12' }), RemotingFlag.RESPONSE],
+    [createRequest(RequestCode.HEART_BEAT), RemotingFlag.ONEWAY],
+    [{ ...createRequest(RequestCode.PULL_MESSAGE, { topic: 'T' }), language: 'NODE_JS', version: -3 }, 0],
+  ];
+  const out = Buffer.alloc(8192, 0xee);
+  for (const [command, flag] of commands) {
+    out.fill(0xee);
+    const expected = encodeCommandAs(command, 12345, flag);
+    const frameBytes = prepareCommand(command, 12345, flag);
+    assert.equal(frameBytes, expected.length);
+    const end = writePreparedCommand(command, out, 77);
+    assert.equal(end, 77 + expected.length);
+    assert.deepEqual(out.subarray(77, end), expected);
+    assert.equal(out[end], 0xee, 'nothing written past the frame');
+  }
+});
+
+test('commands the direct writer cannot take answer -1 and are left to encodeCommandAs', () => {
+  assert.equal(prepareCommand(createRequest(RequestCode.SEND_MESSAGE_V2, { b: 'tópico' }), 1, 0), -1);
+  const huge = createRequest(RequestCode.SEND_MESSAGE_V2, { b: 'T' }, Buffer.alloc(Limits.maxFrameBytes));
+  assert.equal(prepareCommand(huge, 1, 0), -1);
+  assert.throws(() => encodeCommandAs(huge, 1, 0), /exceeds/);
+  assert.throws(() => writePreparedCommand(huge, Buffer.alloc(16), 0), /without prepareDirectFrame/);
+});
