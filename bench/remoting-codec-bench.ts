@@ -23,6 +23,7 @@ import os from 'node:os';
 import {
   FrameDecoder,
   decodeCommand,
+  decodeCommandAt,
   encodeCommandAs,
   encodeCommandViaString,
   parseJsonHeader,
@@ -178,20 +179,38 @@ for (const [shape, command, flag] of [
 // Splitting 64 KiB socket-sized chunks, frames crossing chunk edges, every frame decoded.
 const streamFrame = tideHeader;
 const stream = Buffer.concat(Array.from({ length: Math.floor((64 * 1024) / streamFrame.length) * 16 }, () => streamFrame));
-let streamPosition = 0;
-const decoder = new FrameDecoder();
+/** One decoder fed the stream in 64 KiB chunks, over and over. */
+class StreamFeed {
+  readonly decoder = new FrameDecoder();
+  private position = 0;
+
+  refill(): void {
+    this.decoder.push(stream.subarray(this.position, this.position + 65_536));
+    this.position += 65_536;
+    if (this.position >= stream.length) this.position = 0;
+  }
+}
+const viewFeed = new StreamFeed();
+const rangeFeed = new StreamFeed();
 cases.push({
-  group: 'stream: FrameDecoder + decodeCommand, 64 KiB chunks',
-  name: 'per frame',
+  group: 'stream: FrameDecoder + decode, 64 KiB chunks',
+  name: 'next() view + decodeCommand (previous)',
   operation: () => {
-    let next = decoder.next();
+    let next = viewFeed.decoder.next();
     while (next === null) {
-      decoder.push(stream.subarray(streamPosition, streamPosition + 65_536));
-      streamPosition += 65_536;
-      if (streamPosition >= stream.length) streamPosition = 0;
-      next = decoder.next();
+      viewFeed.refill();
+      next = viewFeed.decoder.next();
     }
     sink += decodeCommand(next).code;
+  },
+});
+cases.push({
+  group: 'stream: FrameDecoder + decode, 64 KiB chunks',
+  name: 'nextFrame() + decodeCommandAt',
+  operation: () => {
+    const decoder = rangeFeed.decoder;
+    while (!decoder.nextFrame()) rangeFeed.refill();
+    sink += decodeCommandAt(decoder.frameSource, decoder.frameStart, decoder.frameEnd).code;
   },
 });
 

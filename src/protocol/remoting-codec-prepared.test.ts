@@ -1,8 +1,8 @@
-// Proves the two-step encoder (prepareCommand, writePreparedCommand) writes exactly the bytes of encodeCommandAs at any position of the caller's buffer, and hands every command the direct writer cannot take (text outside ASCII, an oversized frame) to encodeCommandAs by answering -1.
+// Proves the in-place paths of the codec: the two-step encoder (prepareCommand, writePreparedCommand) writes exactly the bytes of encodeCommandAs at any position of the caller's buffer and hands every command the direct writer cannot take (text outside ASCII, an oversized frame) to encodeCommandAs by answering -1; and FrameDecoder.nextFrame with decodeCommandAt decodes, from ranges of the chunks, what next() with decodeCommand decodes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Limits } from '../common/limits.js';
-import { encodeCommandAs, prepareCommand, writePreparedCommand } from './remoting-codec.js';
+import { FrameDecoder, decodeCommand, decodeCommandAt, encodeCommand, encodeCommandAs, prepareCommand, writePreparedCommand } from './remoting-codec.js';
 import { RemotingFlag, createRequest, createResponse, type RemotingCommand } from './remoting-command.js';
 import { RequestCode } from './request-code.js';
 
@@ -33,4 +33,26 @@ test('commands the direct writer cannot take answer -1 and are left to encodeCom
   assert.equal(prepareCommand(huge, 1, 0), -1);
   assert.throws(() => encodeCommandAs(huge, 1, 0), /exceeds/);
   assert.throws(() => writePreparedCommand(huge, Buffer.alloc(16), 0), /without prepareDirectFrame/);
+});
+
+test('nextFrame + decodeCommandAt decode what next + decodeCommand decode, frames inside and across chunks', () => {
+  const frames = Array.from({ length: 20 }, (_, index) => encodeCommand(createRequest(RequestCode.SEND_MESSAGE_V2, { b: `T${index}` }, Buffer.alloc(index * 37, index))));
+  const stream = Buffer.concat(frames);
+  for (const chunkBytes of [7, 300, 1000, stream.length]) {
+    const byRange = new FrameDecoder();
+    const byView = new FrameDecoder();
+    const fromRanges: RemotingCommand[] = [];
+    const fromViews: RemotingCommand[] = [];
+    for (let offset = 0; offset < stream.length; offset += chunkBytes) {
+      const chunk = stream.subarray(offset, offset + chunkBytes);
+      byRange.push(chunk);
+      byView.push(chunk);
+      while (byRange.nextFrame()) fromRanges.push(decodeCommandAt(byRange.frameSource, byRange.frameStart, byRange.frameEnd));
+      for (const frame of byView.frames()) fromViews.push(decodeCommand(frame));
+    }
+    assert.equal(fromRanges.length, frames.length);
+    assert.deepEqual(fromRanges, fromViews, `chunks of ${chunkBytes} bytes`);
+  }
+  assert.throws(() => decodeCommandAt(Buffer.alloc(10), 8, 10), /no header-length field/);
+  assert.throws(() => decodeCommandAt(Buffer.from([0, 0, 0, 0, 0, 0, 0, 9, 0]), 4, 9), /exceeds/);
 });

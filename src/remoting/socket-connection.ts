@@ -36,7 +36,7 @@ import type { Socket } from 'node:net';
 import { assert } from '../common/assert.js';
 import { ResponseCode, TideError, isTideError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
-import { FrameDecoder, decodeCommand, encodeCommandAs, prepareCommand, writePreparedCommand } from '../protocol/remoting-codec.js';
+import { FrameDecoder, decodeCommandAt, encodeCommandAs, prepareCommand, writePreparedCommand } from '../protocol/remoting-codec.js';
 import {
   RemotingFlag,
   createResponse,
@@ -332,10 +332,10 @@ export class SocketConnection implements RemotingConnection, Sweepable {
    * in the decoder while the peer does not read its answers, which is what makes the pause effective.
    */
   private processFrames(): void {
-    let frame: Buffer | null;
+    const decoder = this.decoder;
     try {
-      while (!this.readingPaused && (frame = this.decoder.next()) !== null) {
-        const command = decodeCommand(frame);
+      while (!this.readingPaused && decoder.nextFrame()) {
+        const command = decodeCommandAt(decoder.frameSource, decoder.frameStart, decoder.frameEnd);
         if ((command.flag & RemotingFlag.RESPONSE) !== 0) this.completeInvoke(command);
         else this.dispatchRequest(command);
         if (this.isClosed) return;
