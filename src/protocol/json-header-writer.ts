@@ -205,11 +205,22 @@ function putInt32(out: Buffer, position: number, value: number): number {
     out[position++] = 0x2d; // -
     value = -value;
   }
+  // Integer division is exact below 2^31 and much cheaper than Math.floor; only -2^31 negates past it.
+  if (value <= 0x7fffffff) {
+    let rest = value | 0;
+    const width = rest < 10 ? 1 : rest < 100 ? 2 : rest < 1000 ? 3 : rest < 10_000 ? 4 : rest < 100_000 ? 5 : rest < 1_000_000 ? 6 : rest < 10_000_000 ? 7 : rest < 100_000_000 ? 8 : rest < 1_000_000_000 ? 9 : 10;
+    for (let index = position + width - 1; index >= position; index--) {
+      const quotient = (rest / 10) | 0;
+      out[index] = 0x30 + (rest - quotient * 10);
+      rest = quotient;
+    }
+    return position + width;
+  }
   let width = 1;
   for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) width++;
   for (let index = position + width - 1; index >= position; index--) {
     const quotient = Math.floor(value / 10);
-    out[index] = 0x30 + value - quotient * 10;
+    out[index] = 0x30 + (value - quotient * 10);
     value = quotient;
   }
   return position + width;

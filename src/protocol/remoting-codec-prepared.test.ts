@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Limits } from '../common/limits.js';
-import { FrameDecoder, decodeCommand, decodeCommandAt, encodeCommand, encodeCommandAs, prepareCommand, writePreparedCommand } from './remoting-codec.js';
+import { FrameDecoder, decodeCommand, decodeCommandAt, encodeCommand, encodeCommandAs, encodeCommandViaString, prepareCommand, writePreparedCommand } from './remoting-codec.js';
 import { RemotingFlag, createRequest, createResponse, type RemotingCommand } from './remoting-command.js';
 import { RequestCode } from './request-code.js';
 
@@ -55,4 +55,13 @@ test('nextFrame + decodeCommandAt decode what next + decodeCommand decode, frame
   }
   assert.throws(() => decodeCommandAt(Buffer.alloc(10), 8, 10), /no header-length field/);
   assert.throws(() => decodeCommandAt(Buffer.from([0, 0, 0, 0, 0, 0, 0, 9, 0]), 4, 9), /exceeds/);
+});
+
+test('every int32 digit width and sign is written as the string path writes it', () => {
+  const values = [0, -1, 1, -2147483648, 2147483647, -2147483647];
+  for (let power = 1; power <= 1_000_000_000; power *= 10) values.push(power - 1, power, -power, -(power - 1));
+  for (const value of values) {
+    const command = { ...createRequest(value, { k: 'v' }), version: value };
+    assert.deepEqual(encodeCommandAs(command, value, value), encodeCommandViaString(command, value, value), String(value));
+  }
 });
