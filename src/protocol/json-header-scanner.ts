@@ -154,18 +154,35 @@ function scanExtFields(frame: Buffer, text: string, base: number, position: numb
   for (;;) {
     if (frame[position] !== 0x22) return -1;
     const keyStart = position + 1;
-    const keyEnd = scanKeyEnd(frame, keyStart, end);
-    if (keyEnd < 0) return -1;
-    const key = extFieldKey(frame, text, base, keyStart, keyEnd);
-    // JSON.parse makes `__proto__` an own property; a plain assignment would set the prototype.
-    if (key === '__proto__') return -1;
-    position = keyEnd + 2;
+    let key: string;
+    const keyByte = frame[keyStart];
+    if (frame[keyStart + 1] === 0x22 && frame[keyStart + 2] === 0x3a && STRING_BYTE_CLASS[keyByte] === StringByte.PLAIN && keyStart + 1 < end - 1) {
+      // The one-letter names of SEND_MESSAGE_V2, without the calls of the general case.
+      key = ONE_CHAR_STRINGS[keyByte];
+      position = keyStart + 3;
+    } else {
+      const keyEnd = scanKeyEnd(frame, keyStart, end);
+      if (keyEnd < 0) return -1;
+      key = extFieldKey(frame, text, base, keyStart, keyEnd);
+      // JSON.parse makes `__proto__` an own property; a plain assignment would set the prototype.
+      if (key === '__proto__') return -1;
+      position = keyEnd + 2;
+    }
     const first = frame[position];
     let value: string;
     if (first === 0x22) {
-      position = scanString(frame, text, base, position + 1, end);
-      if (position < 0) return -1;
-      value = scannedString;
+      // A plain value inline; one with escapes (or anything odd) goes through scanString.
+      const valueStart = position + 1;
+      let valueEnd = valueStart;
+      while (STRING_BYTE_CLASS[frame[valueEnd]] === StringByte.PLAIN) valueEnd++;
+      if (valueEnd < end && frame[valueEnd] === 0x22) {
+        value = valueEnd - valueStart === 1 ? ONE_CHAR_STRINGS[frame[valueStart]] : text.slice(valueStart - base, valueEnd - base);
+        position = valueEnd + 1;
+      } else {
+        position = scanString(frame, text, base, valueStart, end);
+        if (position < 0) return -1;
+        value = scannedString;
+      }
     } else if ((first >= 0x30 && first <= 0x39) || first === 0x2d) {
       // ali-ons sends numbers; up to 15 digits the text is exactly what String(JSON.parse(text)) gives.
       const numberEnd = scanInteger(frame, position, end, 15);
