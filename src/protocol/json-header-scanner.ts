@@ -130,10 +130,19 @@ export function scanJsonHeader(frame: Buffer, start: number, end: number): Remot
       position = scanExtFields(frame, text, start, position + 1, end, extFields);
       if (position < 0) return undefined;
     } else if (first === 0x22) {
-      position = scanString(frame, text, start, position + 1, end);
-      if (position < 0) return undefined;
-      if (key === TopKey.LANGUAGE) language = scannedString;
-      else if (key === TopKey.REMARK) remark = scannedString;
+      if (key === TopKey.LANGUAGE && isJava(frame, position + 1, end)) {
+        language = 'JAVA';
+        position += 6;
+      } else if (key === TopKey.LANGUAGE || key === TopKey.REMARK) {
+        position = scanString(frame, text, start, position + 1, end);
+        if (position < 0) return undefined;
+        if (key === TopKey.LANGUAGE) language = scannedString;
+        else remark = scannedString;
+      } else {
+        // serializeTypeCurrentRPC and unknown keys: checked as scanString would, never materialised.
+        position = skipString(frame, text, start, position + 1, end);
+        if (position < 0) return undefined;
+      }
     } else if (first === 0x6e && frame[position + 1] === 0x75 && frame[position + 2] === 0x6c && frame[position + 3] === 0x6c) {
       position += 4; // null
       if (key === TopKey.LANGUAGE) language = undefined;
@@ -280,6 +289,19 @@ function scanInteger(frame: Buffer, position: number, end: number, maxDigits: nu
   if (frame[digitsStart] === 0x30 && (digits > 1 || negative)) return -1;
   scannedInteger = negative ? -value : value;
   return index;
+}
+
+/** Whether the string literal whose opening quote is just before `position` is exactly "JAVA". */
+function isJava(frame: Buffer, position: number, end: number): boolean {
+  return position + 5 <= end && frame[position] === 0x4a && frame[position + 1] === 0x41 && frame[position + 2] === 0x56 && frame[position + 3] === 0x41 && frame[position + 4] === 0x22;
+}
+
+/** scanString for a value nobody reads: the same checks and result, without making the string when it is plain. */
+function skipString(frame: Buffer, text: string, base: number, position: number, end: number): number {
+  const start = position;
+  while (STRING_BYTE_CLASS[frame[position]] === StringByte.PLAIN) position++;
+  if (position < end && frame[position] === 0x22) return position + 1;
+  return scanString(frame, text, base, start, end);
 }
 
 /**
