@@ -22,10 +22,8 @@
  * - `maxPendingInvokes`: requests we sent and wait for; past it, invoke rejects with SYSTEM_BUSY.
  *
  * Writes are collected and flushed once per microtask (or at once past FLUSH_NOW_BYTES) with
- * cork/uncork, so the answers to one socket read leave in one writev. Frames up to COALESCE_MAX_BYTES
- * that follow another frame in the same flush are copied into one staging buffer, so a flush of 256
- * SEND answers is one or two buffers for the socket rather than 256: every chunk handed to a Node
- * stream costs far more than copying a few hundred bytes.
+ * cork/uncork, so the answers to one socket read leave in one write; small frames are coalesced
+ * into staging buffers on the way (outbound-frames.ts).
  *
  * A handler that answers later but should keep its running-handler slot until then (the broker's
  * send path, which acknowledges a whole turn of appends at once) calls `context.defer()` and returns
@@ -36,7 +34,7 @@ import type { Socket } from 'node:net';
 import { assert } from '../common/assert.js';
 import { ResponseCode, TideError, isTideError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
-import { FrameDecoder, decodeCommandAt, encodeCommandAs, prepareCommand, writePreparedCommand } from '../protocol/remoting-codec.js';
+import { FrameDecoder, decodeCommandAt, encodeCommandAs, prepareCommand } from '../protocol/remoting-codec.js';
 import {
   RemotingFlag,
   createResponse,
@@ -46,6 +44,7 @@ import {
   type DeferrableRequestContext,
   type RemotingConnection,
 } from '../protocol/remoting-command.js';
+import { OutboundFrames } from './outbound-frames.js';
 import { monotonicNowMs, registerSweepable, unregisterSweepable, type Sweepable } from './timeout-sweeper.js';
 
 export interface ConnectionSettings {
@@ -65,15 +64,6 @@ export interface ConnectionSettings {
 const FLUSH_NOW_BYTES = 64 * 1024;
 /** How long a gracefully closed socket may take to flush before it is destroyed. */
 const CLOSE_FLUSH_GRACE_MS = 1000;
-/** Frames up to this size are copied into the staging buffer when they are not first in a flush. */
-const COALESCE_MAX_BYTES = 8 * 1024;
-/**
- * Staging buffer sizes: a connection starts small and doubles its next buffer each time one fills, up
- * to the maximum; a flush that staged under a sixteenth of the current size halves it and drops the
- * buffer, so an idle connection holds at most the minimum.
- */
-const MIN_STAGE_BYTES = 4 * 1024;
-const MAX_STAGE_BYTES = 64 * 1024;
 /** Remarks sent for unexpected handler errors are cut to this length; the full error is logged. */
 const MAX_ERROR_REMARK_CHARS = 200;
 const RESPONSE_AND_ONEWAY = RemotingFlag.RESPONSE | RemotingFlag.ONEWAY;
@@ -135,16 +125,7 @@ export class SocketConnection implements RemotingConnection, Sweepable {
   private runningHandlers = 0;
   /** Requests (not oneway) received and not answered yet, held ones included. */
   private unanswered = 0;
-  /** Chunks for the next flush, in order; the staged bytes (stage[stageStart, stageUsed)) come after them. */
-  private outbound: Buffer[] = [];
-  /** Bytes waiting for the next flush, staged ones included. */
-  private outboundBytes = 0;
-  /** Small frames after the first of a flush are copied here; bytes before stageStart belong to the socket. */
-  private stage: Buffer | undefined;
-  private stageStart = 0;
-  private stageUsed = 0;
-  /** Size of the next staging buffer. */
-  private stageCapacity = MIN_STAGE_BYTES;
+  private readonly outbound = new OutboundFrames();
   private flushScheduled = false;
   private readingPaused = false;
   private closeListeners: (() => void)[] = [];
@@ -254,10 +235,7 @@ export class SocketConnection implements RemotingConnection, Sweepable {
   /** Closes at once without flushing: the stream is broken or the peer misbehaves. */
   abort(reason: string, cause?: unknown): void {
     if (!this.isClosed) this.finish(reason, cause);
-    this.outbound.length = 0;
-    this.outboundBytes = 0;
-    this.stage = undefined;
-    this.stageStart = this.stageUsed = 0;
+    this.outbound.clear();
     this.socket.destroy();
   }
 
@@ -436,28 +414,28 @@ export class SocketConnection implements RemotingConnection, Sweepable {
   /** Queues a frame; false when closed or over the outbound limit (a response then closes the connection). */
   private enqueue(frame: Buffer, isResponseFrame: boolean): boolean {
     if (!this.admit(frame.length, isResponseFrame)) return false;
-    if (frame.length <= COALESCE_MAX_BYTES && (this.outbound.length > 0 || this.stageUsed > this.stageStart)) this.stageBytes(frame, 0, frame.length);
-    else {
-      this.sealStage();
-      this.outbound.push(frame);
-      this.outboundBytes += frame.length;
-    }
+    this.outbound.push(frame);
     this.scheduleFlush();
     return true;
   }
 
   /** Queues a copy of bytes[start, end); false as for enqueue. */
   private enqueueCopy(bytes: Buffer, start: number, end: number, isResponseFrame: boolean): boolean {
-    const length = end - start;
-    if (!this.admit(length, isResponseFrame)) return false;
-    if (length <= COALESCE_MAX_BYTES) this.stageBytes(bytes, start, end);
-    else {
-      this.sealStage();
-      const frame = Buffer.allocUnsafe(length);
-      bytes.copy(frame, 0, start, end);
-      this.outbound.push(frame);
-      this.outboundBytes += length;
-    }
+    if (!this.admit(end - start, isResponseFrame)) return false;
+    this.outbound.copy(bytes, start, end);
+    this.scheduleFlush();
+    return true;
+  }
+
+  /**
+   * Encodes `command` (sent with `opaque` and `flag`) into the outbound bytes without a frame of its
+   * own when the direct writer takes it. False as for enqueue; throws what encodeCommandAs throws.
+   */
+  private enqueueCommand(command: RemotingCommand, opaque: number, flag: number, isResponseFrame: boolean): boolean {
+    const frameBytes = prepareCommand(command, opaque, flag);
+    if (frameBytes < 0) return this.enqueue(encodeCommandAs(command, opaque, flag), isResponseFrame);
+    if (!this.admit(frameBytes, isResponseFrame)) return false;
+    this.outbound.commitPrepared(command, frameBytes);
     this.scheduleFlush();
     return true;
   }
@@ -465,7 +443,7 @@ export class SocketConnection implements RemotingConnection, Sweepable {
   /** Whether `length` more bytes may be queued; past the limit a response aborts the connection. */
   private admit(length: number, isResponseFrame: boolean): boolean {
     if (this.isClosed) return false;
-    const queuedBytes = this.socket.writableLength + this.outboundBytes + length;
+    const queuedBytes = this.socket.writableLength + this.outbound.bytes + length;
     if (queuedBytes > this.settings.maxQueuedOutboundBytes) {
       if (isResponseFrame) {
         this.logger.warn({ remoteAddress: this.remoteAddress, queuedBytes }, 'closing connection: the peer does not read its answers');
@@ -476,58 +454,8 @@ export class SocketConnection implements RemotingConnection, Sweepable {
     return true;
   }
 
-  /**
-   * Encodes `command` (sent with `opaque` and `flag`) into the outbound bytes: a small frame straight
-   * into the staging buffer, a large one into a buffer of its own. False as for enqueue; throws what
-   * encodeCommandAs throws.
-   */
-  private enqueueCommand(command: RemotingCommand, opaque: number, flag: number, isResponseFrame: boolean): boolean {
-    const frameBytes = prepareCommand(command, opaque, flag);
-    if (frameBytes < 0) return this.enqueue(encodeCommandAs(command, opaque, flag), isResponseFrame);
-    if (frameBytes > COALESCE_MAX_BYTES) {
-      const frame = Buffer.allocUnsafe(frameBytes);
-      writePreparedCommand(command, frame, 0);
-      return this.enqueue(frame, isResponseFrame);
-    }
-    if (!this.admit(frameBytes, isResponseFrame)) return false;
-    const stage = this.stageRoom(frameBytes);
-    this.stageUsed = writePreparedCommand(command, stage, this.stageUsed);
-    this.outboundBytes += frameBytes;
-    this.scheduleFlush();
-    return true;
-  }
-
-  /** Copies bytes[start, end) (at most COALESCE_MAX_BYTES) behind the staged bytes. */
-  private stageBytes(bytes: Buffer, start: number, end: number): void {
-    const length = end - start;
-    const stage = this.stageRoom(length);
-    bytes.copy(stage, this.stageUsed, start, end);
-    this.stageUsed += length;
-    this.outboundBytes += length;
-  }
-
-  /** The staging buffer, with room for `length` more bytes at stageUsed. */
-  private stageRoom(length: number): Buffer {
-    let stage = this.stage;
-    if (stage === undefined || this.stageUsed + length > stage.length) {
-      this.sealStage();
-      if (stage !== undefined && this.stageCapacity < MAX_STAGE_BYTES) this.stageCapacity *= 2;
-      // Bytes already handed to the socket stay untouched: a full stage is replaced, never rewound.
-      stage = this.stage = Buffer.allocUnsafeSlow(Math.max(this.stageCapacity, length));
-      this.stageStart = this.stageUsed = 0;
-    }
-    return stage;
-  }
-
-  /** Moves the staged bytes to the chunk list, so later frames queue behind them in order. */
-  private sealStage(): void {
-    if (this.stageUsed === this.stageStart) return;
-    this.outbound.push((this.stage as Buffer).subarray(this.stageStart, this.stageUsed));
-    this.stageStart = this.stageUsed;
-  }
-
   private scheduleFlush(): void {
-    if (this.outboundBytes >= FLUSH_NOW_BYTES) this.flush();
+    if (this.outbound.bytes >= FLUSH_NOW_BYTES) this.flush();
     else if (!this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(this.flushFromMicrotask);
@@ -540,30 +468,17 @@ export class SocketConnection implements RemotingConnection, Sweepable {
   };
 
   private flush(): void {
-    const stagedBytes = this.stageUsed - this.stageStart;
-    this.sealStage();
-    // A busy connection reuses what is left of its staging buffer; a quiet one lets it go.
-    if (this.stage !== undefined && stagedBytes * 16 < this.stageCapacity) {
-      this.stageCapacity = Math.max(MIN_STAGE_BYTES, this.stageCapacity / 2);
-      this.stage = undefined;
-      this.stageStart = this.stageUsed = 0;
-    }
-    const count = this.outbound.length;
-    if (count === 0) return;
+    if (this.outbound.bytes === 0) return;
+    const chunks = this.outbound.take();
     const socket = this.socket;
-    if (socket.destroyed || socket.writableEnded) {
-      this.outbound.length = 0;
-      this.outboundBytes = 0;
-      return;
-    }
-    if (count === 1) socket.write(this.outbound[0] as Buffer);
+    if (socket.destroyed || socket.writableEnded) return;
+    const count = chunks.length;
+    if (count === 1) socket.write(chunks[0] as Buffer);
     else {
       socket.cork();
-      for (let index = 0; index < count; index++) socket.write(this.outbound[index] as Buffer);
+      for (let index = 0; index < count; index++) socket.write(chunks[index] as Buffer);
       socket.uncork();
     }
-    this.outbound.length = 0;
-    this.outboundBytes = 0;
     // Checked after writing: a write the kernel takes at once leaves writableLength at 0 and emits no
     // 'drain', so only bytes Node really holds may pause reading (and those guarantee a 'drain').
     if (!this.readingPaused && socket.writableLength > this.settings.pauseReadingAboveBytes) {
