@@ -107,10 +107,14 @@ export function scanJsonHeader(frame: Buffer, start: number, end: number): Remot
   for (;;) {
     if (frame[position] !== 0x22) return undefined;
     const keyStart = position + 1;
-    const keyEnd = scanKeyEnd(frame, keyStart, end);
-    if (keyEnd < 0) return undefined;
-    const key = topKeyAt(frame, keyStart, keyEnd);
-    position = keyEnd + 2;
+    let key = knownTopKey(frame, keyStart, end);
+    if (key !== TopKey.OTHER) position = keyStart + TOP_KEY_BYTES[key];
+    else {
+      const keyEnd = scanKeyEnd(frame, keyStart, end);
+      if (keyEnd < 0) return undefined;
+      key = topKeyAt(frame, keyStart, keyEnd);
+      position = keyEnd + 2;
+    }
     const first = frame[position];
     if (key === TopKey.CODE || key === TopKey.OPAQUE || key === TopKey.FLAG || key === TopKey.VERSION) {
       position = scanInteger(frame, position, end, 10);
@@ -224,6 +228,58 @@ function scanKeyEnd(frame: Buffer, position: number, end: number): number {
   while (STRING_BYTE_CLASS[frame[position]] === StringByte.PLAIN) position++;
   if (position >= end - 1 || frame[position] !== 0x22 || frame[position + 1] !== 0x3a) return -1;
   return position;
+}
+
+/** Each known name with its closing quote and colon, by TopKey (OTHER: none). */
+const TOP_KEY_TOKENS: readonly Buffer[] = [
+  latin1Bytes(''),
+  latin1Bytes('code":'),
+  latin1Bytes('opaque":'),
+  latin1Bytes('flag":'),
+  latin1Bytes('version":'),
+  latin1Bytes('language":'),
+  latin1Bytes('remark":'),
+  latin1Bytes('extFields":'),
+];
+const TOP_KEY_BYTES: readonly number[] = TOP_KEY_TOKENS.map((token) => token.length);
+
+/**
+ * The field whose name, closing quote and colon start at `keyStart` (then the value starts
+ * TOP_KEY_BYTES[key] bytes later), or OTHER: one pass over the bytes instead of finding the key's end
+ * and then comparing it. OTHER says nothing about the key; the general path looks at it again.
+ */
+function knownTopKey(frame: Buffer, keyStart: number, end: number): TopKey {
+  let key: TopKey;
+  switch (frame[keyStart]) {
+    case 0x63: // c
+      key = TopKey.CODE;
+      break;
+    case 0x6f: // o
+      key = TopKey.OPAQUE;
+      break;
+    case 0x66: // f
+      key = TopKey.FLAG;
+      break;
+    case 0x76: // v
+      key = TopKey.VERSION;
+      break;
+    case 0x6c: // l
+      key = TopKey.LANGUAGE;
+      break;
+    case 0x72: // r
+      key = TopKey.REMARK;
+      break;
+    case 0x65: // e
+      key = TopKey.EXT_FIELDS;
+      break;
+    default:
+      return TopKey.OTHER;
+  }
+  const token = TOP_KEY_TOKENS[key]!;
+  const length = token.length;
+  if (keyStart + length > end) return TopKey.OTHER;
+  for (let index = 1; index < length; index++) if (frame[keyStart + index] !== token[index]) return TopKey.OTHER;
+  return key;
 }
 
 /** Which header field a key names; the seven names start with seven different letters. */
