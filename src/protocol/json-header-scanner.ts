@@ -164,21 +164,28 @@ export function scanJsonHeader(frame: Buffer, start: number, end: number): Remot
 /** The fields of a flat extFields object whose `{` is just before `position`; the position after its `}`, or -1. */
 function scanExtFields(frame: Buffer, text: string, base: number, position: number, end: number, fields: Record<string, string>): number {
   if (frame[position] === 0x7d) return position + 1;
-  for (;;) {
+  for (let entry = 0; ; entry++) {
     if (frame[position] !== 0x22) return -1;
     const keyStart = position + 1;
     let key: string;
     const keyByte = frame[keyStart];
+    const expected = entry < EXPECTED_KEYS.length ? EXPECTED_KEYS[entry]! : '';
+    const expectedLength = expected.length;
     if (frame[keyStart + 1] === 0x22 && frame[keyStart + 2] === 0x3a && STRING_BYTE_CLASS[keyByte] === StringByte.PLAIN && keyStart + 1 < end - 1) {
       // The one-letter names of SEND_MESSAGE_V2, without the calls of the general case.
       key = ONE_CHAR_STRINGS[keyByte];
       position = keyStart + 3;
+    } else if (expectedLength > 1 && keyStart + expectedLength + 1 < end && frame[keyStart + expectedLength] === 0x22 && frame[keyStart + expectedLength + 1] === 0x3a && hasBytesOf(frame, keyStart, expected)) {
+      // The name the last header had at this place: headers of one kind repeat their key order.
+      key = expected;
+      position = keyStart + expectedLength + 2;
     } else {
       const keyEnd = scanKeyEnd(frame, keyStart, end);
       if (keyEnd < 0) return -1;
       key = extFieldKey(frame, text, base, keyStart, keyEnd);
       // JSON.parse makes `__proto__` an own property; a plain assignment would set the prototype.
       if (key === '__proto__') return -1;
+      if (entry < EXPECTED_KEYS.length) EXPECTED_KEYS[entry] = key;
       position = keyEnd + 2;
     }
     const first = frame[position];
@@ -218,6 +225,20 @@ function scanExtFields(frame: Buffer, text: string, base: number, position: numb
     if (separator === 0x7d) return position;
     return -1;
   }
+}
+
+/**
+ * The extFields names of the last header scanned, by place. A key found in full is stored here; the
+ * next header checks its key at that place against it in one pass (it is a name that passed every
+ * check, so equal bytes make an equally good key), which saves finding the key's end and looking it
+ * up in KEY_CACHE.
+ */
+const EXPECTED_KEYS: string[] = new Array<string>(32).fill('');
+
+function hasBytesOf(frame: Buffer, position: number, text: string): boolean {
+  const length = text.length;
+  for (let index = 0; index < length; index++) if (frame[position + index] !== text.charCodeAt(index)) return false;
+  return true;
 }
 
 /**
