@@ -8,6 +8,13 @@
  * acknowledged message survives a process crash). WAIT=false skips the fdatasync wait, never the
  * write. A write not durable in time is answered FLUSH_DISK_TIMEOUT (10), never SUCCESS.
  *
+ * The hot path: a single message whose properties are plain (send-properties.ts: no delay, timer,
+ * transaction or POP checkpoint, nothing the broker rewrites) and whose topic is not a retry topic is
+ * appended straight to the store with its properties string extended by concatenation, exactly as the
+ * MessageWriter would store it; on a remoting connection its answer then waits in a per-turn batch
+ * for the store's promise (send-acks.ts) and is written from a template (send-answer.ts). Everything
+ * else, and calls from the gateways, take the general path below.
+ *
  * Delayed messages (DELAY level, or the 5.x TIMER_DELIVER_MS / TIMER_DELAY_SEC / TIMER_DELAY_MS) are
  * parked by the MessageWriter, which also refuses a malformed or too distant delivery time with
  * MESSAGE_ILLEGAL (13); a parked timer message's answer carries `recallHandle` (RocketMQ 5.3) for
