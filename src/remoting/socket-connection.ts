@@ -68,15 +68,27 @@ const CLOSE_FLUSH_GRACE_MS = 1000;
 const MAX_ERROR_REMARK_CHARS = 200;
 const RESPONSE_AND_ONEWAY = RemotingFlag.RESPONSE | RemotingFlag.ONEWAY;
 
-interface PendingInvoke {
-  readonly opaque: number;
-  readonly code: number;
-  readonly timeoutMs: number;
-  readonly deadlineMs: number;
-  readonly resolve: (response: RemotingCommand) => void;
-  readonly reject: (error: Error) => void;
-  signal: AbortSignal | undefined;
-  abortListener: (() => void) | undefined;
+/** A request we sent and wait for; settled by its answer, a timeout, an abort or the close. */
+class PendingInvoke {
+  resolve!: (response: RemotingCommand) => void;
+  reject!: (error: Error) => void;
+  signal: AbortSignal | undefined = undefined;
+  abortListener: (() => void) | undefined = undefined;
+
+  constructor(
+    readonly opaque: number,
+    readonly code: number,
+    readonly timeoutMs: number,
+    readonly deadlineMs: number,
+  ) {}
+}
+
+/** The entry whose promise is being made: lets one module-level executor serve every invoke, no closure each. */
+let invokeBeingMade: PendingInvoke | undefined;
+function attachSettlers(resolve: (response: RemotingCommand) => void, reject: (error: Error) => void): void {
+  const entry = invokeBeingMade as PendingInvoke;
+  entry.resolve = resolve;
+  entry.reject = reject;
 }
 
 /** The context handed to a handler: one object per request, no closures. */
@@ -189,28 +201,21 @@ export class SocketConnection implements RemotingConnection, Sweepable {
       return Promise.reject(error);
     }
     if (!queued) return Promise.reject(this.isClosed ? this.closedError(request.code, 'it is closed') : outboundFullError(this.remoteAddress));
-    return new Promise<RemotingCommand>((resolve, reject) => {
-      const entry: PendingInvoke = {
-        opaque: request.opaque,
-        code: request.code,
-        timeoutMs,
-        deadlineMs: monotonicNowMs() + timeoutMs,
-        resolve,
-        reject,
-        signal: undefined,
-        abortListener: undefined,
+    const entry = new PendingInvoke(request.opaque, request.code, timeoutMs, monotonicNowMs() + timeoutMs);
+    invokeBeingMade = entry;
+    const promise = new Promise<RemotingCommand>(attachSettlers);
+    invokeBeingMade = undefined;
+    this.pending.set(request.opaque, entry);
+    if (signal !== undefined) {
+      entry.signal = signal;
+      entry.abortListener = () => {
+        if (this.pending.get(entry.opaque) !== entry) return;
+        this.pending.delete(entry.opaque);
+        entry.reject(abortedError(entry.code));
       };
-      this.pending.set(request.opaque, entry);
-      if (signal !== undefined) {
-        entry.signal = signal;
-        entry.abortListener = () => {
-          if (this.pending.get(entry.opaque) !== entry) return;
-          this.pending.delete(entry.opaque);
-          entry.reject(abortedError(entry.code));
-        };
-        signal.addEventListener('abort', entry.abortListener, { once: true });
-      }
-    });
+      signal.addEventListener('abort', entry.abortListener, { once: true });
+    }
+    return promise;
   }
 
   invokeOneway(request: RemotingCommand): boolean {
