@@ -6,7 +6,8 @@
  *  - properties: the plain-properties scan plus concatenation (send-properties.ts) against decode →
  *    Map edits → encode → indexKeysOf (the previous path through the MessageWriter);
  *  - answer: the SEND answer template written into a scratch buffer (send-answer.ts) against the
- *    extFields object, response command and byte writer of the general path.
+ *    extFields object, response command and byte writer of the general path;
+ *  - topic checks: validateTopic + isNotAllowedSendTopic on every send against once per topic name.
  *
  * Times are CPU time of this process per call (process.cpuUsage), rounds interleaved, median (min).
  *
@@ -23,6 +24,8 @@ import { parseSendMessageHeader } from '../src/broker/handlers/send-header.js';
 import { plainIndexKeys, scanPlainProperties } from '../src/broker/handlers/send-properties.js';
 import { fieldsOf, optionalBoolean, optionalInteger, optionalString, requiredInteger, requiredString, type HeaderFields } from '../src/broker/header-fields.js';
 import { tagsCodeOf } from '../src/broker/message-writer.js';
+import { isNotAllowedSendTopic } from '../src/broker/topic-names.js';
+import { validateTopic } from '../src/broker/topic-config-manager.js';
 import { describeMachine, formatMachine } from './machine.js';
 
 const rounds = Number(process.argv[2] ?? 25);
@@ -110,6 +113,26 @@ function newAnswer(): number {
   if (!scratch.subarray(0, end).equals(expected)) throw new Error('the answer writers disagree');
 }
 
+// ---- topic name checks: every time (previous) against once per change of topic name
+let lastCheckedTopic: string | undefined;
+const topicNames = [Buffer.from('BenchmarkTopic').toString('latin1'), Buffer.from('BenchmarkTopic').toString('latin1')];
+let topicIndex = 0;
+function previousTopicCheck(): number {
+  const topic = topicNames[topicIndex++ & 1]!;
+  validateTopic(topic);
+  return isNotAllowedSendTopic(topic) ? 0 : 1;
+}
+function newTopicCheck(): number {
+  // Distinct string objects with equal text, as the header scanner makes them for each request.
+  const topic = topicNames[topicIndex++ & 1]!;
+  if (topic !== lastCheckedTopic) {
+    validateTopic(topic);
+    if (isNotAllowedSendTopic(topic)) return 0;
+    lastCheckedTopic = topic;
+  }
+  return 1;
+}
+
 let sink = 0;
 interface Case {
   group: string;
@@ -123,6 +146,8 @@ const cases: Case[] = [
   { group: 'properties + broker properties + index keys + tags', name: 'scan + concatenation', operation: () => (sink += newProperties(properties)) },
   { group: 'properties without UNIQ_KEY (broker makes one)', name: 'Map round trip (previous)', operation: () => (sink += previousProperties('TAGS\u0001TagA\u0002WAIT\u0001true\u0002')) },
   { group: 'properties without UNIQ_KEY (broker makes one)', name: 'scan + concatenation', operation: () => (sink += newProperties('TAGS\u0001TagA\u0002WAIT\u0001true\u0002')) },
+  { group: 'topic name checks', name: 'every send (previous)', operation: () => (sink += previousTopicCheck()) },
+  { group: 'topic name checks', name: 'when the name changes', operation: () => (sink += newTopicCheck()) },
   { group: 'SEND answer frame', name: 'extFields + encodeCommandAs', operation: () => (sink += previousAnswer()) },
   { group: 'SEND answer frame', name: 'template into scratch', operation: () => (sink += newAnswer()) },
 ];

@@ -137,14 +137,21 @@ export function createSendMessageHandler(deps: BrokerDeps): RequestHandler {
   const { config, topicConfigManager, subscriptionGroupManager, queueLockManager, writer, store } = deps;
   const transactions = transactionServiceOf(deps);
 
+  /** The last topic name that passed validateTopic and isNotAllowedSendTopic. */
+  let lastCheckedTopic: string | undefined;
+
   /** The topic's config after the Java msgCheck rules, creating it when allowed. */
   function checkTopic(header: SendMessageRequestHeader, connection: RemotingConnection): TopicConfig {
     if (!isWriteable(config.brokerPermission)) {
       throw new TideError('NO_PERMISSION', `the broker[${config.brokerIP1}] sending message is forbidden`);
     }
-    validateTopic(header.topic);
-    if (isNotAllowedSendTopic(header.topic)) {
-      throw new TideError('NO_PERMISSION', `Sending message to topic[${header.topic}] is forbidden.`);
+    // Both checks depend on the name alone; a producer sends to the same topic again and again.
+    if (header.topic !== lastCheckedTopic) {
+      validateTopic(header.topic);
+      if (isNotAllowedSendTopic(header.topic)) {
+        throw new TideError('NO_PERMISSION', `Sending message to topic[${header.topic}] is forbidden.`);
+      }
+      lastCheckedTopic = header.topic;
     }
     let topicConfig = topicConfigManager.get(header.topic);
     if (!topicConfig) {
