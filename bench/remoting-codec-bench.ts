@@ -8,7 +8,9 @@
  *    whole `decodeCommand` calls, and FrameDecoder splitting for context;
  *  - encode: `encodeCommandAs` (header bytes written into a scratch buffer) against
  *    `encodeCommandViaString` (the header built as a string, the previous implementation) for a SEND
- *    answer and a SEND_MESSAGE_V2 request with a 1 KiB body.
+ *    answer and a SEND_MESSAGE_V2 request with a 1 KiB body;
+ *  - queueing into a connection's staging buffer: a frame of its own then copied (before) against
+ *    `prepareCommand` + `writePreparedCommand` writing the frame in place.
  *
  * Times are CPU time of this process per call (process.cpuUsage), not wall time: the machines here are
  * shared, and CPU time leaves out the time the process waited for a core. Cases are interleaved over
@@ -21,10 +23,13 @@ import os from 'node:os';
 import {
   FrameDecoder,
   decodeCommand,
+  decodeCommandAt,
   encodeCommandAs,
   encodeCommandViaString,
   parseJsonHeader,
+  prepareCommand,
   scanJsonHeader,
+  writePreparedCommand,
 } from '../src/protocol/remoting-codec.js';
 import { RequestCode } from '../src/protocol/request-code.js';
 import { RemotingFlag, type RemotingCommand } from '../src/protocol/remoting-command.js';
@@ -142,23 +147,70 @@ for (const [shape, command, flag] of [
   cases.push({ group: `encode: ${shape} (${viaString.length} B)`, name: 'byte writer', operation: () => (sink += encodeCommandAs(command, opaqueCounter++ & 0x7fffffff, flag).length) });
 }
 
+// What a connection does to queue a command: before, a frame of its own then copied into the staging
+// buffer; now, the frame written straight into the staging buffer.
+const stage = Buffer.allocUnsafeSlow(64 * 1024);
+let stageUsed = 0;
+for (const [shape, command, flag] of [
+  ['SEND answer (5 extFields)', sendAnswer, RemotingFlag.RESPONSE],
+  ['SEND_MESSAGE_V2 request, TideMQ client, 1 KiB body', tideRequest, 0],
+] as const) {
+  const group = `queue into a staging buffer: ${shape}`;
+  cases.push({
+    group,
+    name: 'encodeCommandAs + copy (previous)',
+    operation: () => {
+      const frame = encodeCommandAs(command, opaqueCounter++ & 0x7fffffff, flag);
+      if (stageUsed + frame.length > stage.length) stageUsed = 0;
+      stageUsed += frame.copy(stage, stageUsed);
+    },
+  });
+  cases.push({
+    group,
+    name: 'prepare + write in place',
+    operation: () => {
+      const frameBytes = prepareCommand(command, opaqueCounter++ & 0x7fffffff, flag);
+      if (stageUsed + frameBytes > stage.length) stageUsed = 0;
+      stageUsed = writePreparedCommand(command, stage, stageUsed);
+    },
+  });
+}
+
 // Splitting 64 KiB socket-sized chunks, frames crossing chunk edges, every frame decoded.
 const streamFrame = tideHeader;
 const stream = Buffer.concat(Array.from({ length: Math.floor((64 * 1024) / streamFrame.length) * 16 }, () => streamFrame));
-let streamPosition = 0;
-const decoder = new FrameDecoder();
+/** One decoder fed the stream in 64 KiB chunks, over and over. */
+class StreamFeed {
+  readonly decoder = new FrameDecoder();
+  private position = 0;
+
+  refill(): void {
+    this.decoder.push(stream.subarray(this.position, this.position + 65_536));
+    this.position += 65_536;
+    if (this.position >= stream.length) this.position = 0;
+  }
+}
+const viewFeed = new StreamFeed();
+const rangeFeed = new StreamFeed();
 cases.push({
-  group: 'stream: FrameDecoder + decodeCommand, 64 KiB chunks',
-  name: 'per frame',
+  group: 'stream: FrameDecoder + decode, 64 KiB chunks',
+  name: 'next() view + decodeCommand (previous)',
   operation: () => {
-    let next = decoder.next();
+    let next = viewFeed.decoder.next();
     while (next === null) {
-      decoder.push(stream.subarray(streamPosition, streamPosition + 65_536));
-      streamPosition += 65_536;
-      if (streamPosition >= stream.length) streamPosition = 0;
-      next = decoder.next();
+      viewFeed.refill();
+      next = viewFeed.decoder.next();
     }
     sink += decodeCommand(next).code;
+  },
+});
+cases.push({
+  group: 'stream: FrameDecoder + decode, 64 KiB chunks',
+  name: 'nextFrame() + decodeCommandAt',
+  operation: () => {
+    const decoder = rangeFeed.decoder;
+    while (!decoder.nextFrame()) rangeFeed.refill();
+    sink += decodeCommandAt(decoder.frameSource, decoder.frameStart, decoder.frameEnd).code;
   },
 });
 

@@ -107,10 +107,14 @@ export function scanJsonHeader(frame: Buffer, start: number, end: number): Remot
   for (;;) {
     if (frame[position] !== 0x22) return undefined;
     const keyStart = position + 1;
-    const keyEnd = scanKeyEnd(frame, keyStart, end);
-    if (keyEnd < 0) return undefined;
-    const key = topKeyAt(frame, keyStart, keyEnd);
-    position = keyEnd + 2;
+    let key = knownTopKey(frame, keyStart, end);
+    if (key !== TopKey.OTHER) position = keyStart + TOP_KEY_BYTES[key];
+    else {
+      const keyEnd = scanKeyEnd(frame, keyStart, end);
+      if (keyEnd < 0) return undefined;
+      key = topKeyAt(frame, keyStart, keyEnd);
+      position = keyEnd + 2;
+    }
     const first = frame[position];
     if (key === TopKey.CODE || key === TopKey.OPAQUE || key === TopKey.FLAG || key === TopKey.VERSION) {
       position = scanInteger(frame, position, end, 10);
@@ -130,10 +134,19 @@ export function scanJsonHeader(frame: Buffer, start: number, end: number): Remot
       position = scanExtFields(frame, text, start, position + 1, end, extFields);
       if (position < 0) return undefined;
     } else if (first === 0x22) {
-      position = scanString(frame, text, start, position + 1, end);
-      if (position < 0) return undefined;
-      if (key === TopKey.LANGUAGE) language = scannedString;
-      else if (key === TopKey.REMARK) remark = scannedString;
+      if (key === TopKey.LANGUAGE && isJava(frame, position + 1, end)) {
+        language = 'JAVA';
+        position += 6;
+      } else if (key === TopKey.LANGUAGE || key === TopKey.REMARK) {
+        position = scanString(frame, text, start, position + 1, end);
+        if (position < 0) return undefined;
+        if (key === TopKey.LANGUAGE) language = scannedString;
+        else remark = scannedString;
+      } else {
+        // serializeTypeCurrentRPC and unknown keys: checked as scanString would, never materialised.
+        position = skipString(frame, text, start, position + 1, end);
+        if (position < 0) return undefined;
+      }
     } else if (first === 0x6e && frame[position + 1] === 0x75 && frame[position + 2] === 0x6c && frame[position + 3] === 0x6c) {
       position += 4; // null
       if (key === TopKey.LANGUAGE) language = undefined;
@@ -151,21 +164,45 @@ export function scanJsonHeader(frame: Buffer, start: number, end: number): Remot
 /** The fields of a flat extFields object whose `{` is just before `position`; the position after its `}`, or -1. */
 function scanExtFields(frame: Buffer, text: string, base: number, position: number, end: number, fields: Record<string, string>): number {
   if (frame[position] === 0x7d) return position + 1;
-  for (;;) {
+  for (let entry = 0; ; entry++) {
     if (frame[position] !== 0x22) return -1;
     const keyStart = position + 1;
-    const keyEnd = scanKeyEnd(frame, keyStart, end);
-    if (keyEnd < 0) return -1;
-    const key = extFieldKey(frame, text, base, keyStart, keyEnd);
-    // JSON.parse makes `__proto__` an own property; a plain assignment would set the prototype.
-    if (key === '__proto__') return -1;
-    position = keyEnd + 2;
+    let key: string;
+    const keyByte = frame[keyStart];
+    const expected = entry < EXPECTED_KEYS.length ? EXPECTED_KEYS[entry]! : '';
+    const expectedLength = expected.length;
+    if (frame[keyStart + 1] === 0x22 && frame[keyStart + 2] === 0x3a && STRING_BYTE_CLASS[keyByte] === StringByte.PLAIN && keyStart + 1 < end - 1) {
+      // The one-letter names of SEND_MESSAGE_V2, without the calls of the general case.
+      key = ONE_CHAR_STRINGS[keyByte];
+      position = keyStart + 3;
+    } else if (expectedLength > 1 && keyStart + expectedLength + 1 < end && frame[keyStart + expectedLength] === 0x22 && frame[keyStart + expectedLength + 1] === 0x3a && hasBytesOf(frame, keyStart, expected)) {
+      // The name the last header had at this place: headers of one kind repeat their key order.
+      key = expected;
+      position = keyStart + expectedLength + 2;
+    } else {
+      const keyEnd = scanKeyEnd(frame, keyStart, end);
+      if (keyEnd < 0) return -1;
+      key = extFieldKey(frame, text, base, keyStart, keyEnd);
+      // JSON.parse makes `__proto__` an own property; a plain assignment would set the prototype.
+      if (key === '__proto__') return -1;
+      if (entry < EXPECTED_KEYS.length) EXPECTED_KEYS[entry] = key;
+      position = keyEnd + 2;
+    }
     const first = frame[position];
     let value: string;
     if (first === 0x22) {
-      position = scanString(frame, text, base, position + 1, end);
-      if (position < 0) return -1;
-      value = scannedString;
+      // A plain value inline; one with escapes (or anything odd) goes through scanString.
+      const valueStart = position + 1;
+      let valueEnd = valueStart;
+      while (STRING_BYTE_CLASS[frame[valueEnd]] === StringByte.PLAIN) valueEnd++;
+      if (valueEnd < end && frame[valueEnd] === 0x22) {
+        value = valueEnd - valueStart === 1 ? ONE_CHAR_STRINGS[frame[valueStart]] : text.slice(valueStart - base, valueEnd - base);
+        position = valueEnd + 1;
+      } else {
+        position = scanString(frame, text, base, valueStart, end);
+        if (position < 0) return -1;
+        value = scannedString;
+      }
     } else if ((first >= 0x30 && first <= 0x39) || first === 0x2d) {
       // ali-ons sends numbers; up to 15 digits the text is exactly what String(JSON.parse(text)) gives.
       const numberEnd = scanInteger(frame, position, end, 15);
@@ -191,6 +228,20 @@ function scanExtFields(frame: Buffer, text: string, base: number, position: numb
 }
 
 /**
+ * The extFields names of the last header scanned, by place. A key found in full is stored here; the
+ * next header checks its key at that place against it in one pass (it is a name that passed every
+ * check, so equal bytes make an equally good key), which saves finding the key's end and looking it
+ * up in KEY_CACHE.
+ */
+const EXPECTED_KEYS: string[] = new Array<string>(32).fill('');
+
+function hasBytesOf(frame: Buffer, position: number, text: string): boolean {
+  const length = text.length;
+  for (let index = 0; index < length; index++) if (frame[position + index] !== text.charCodeAt(index)) return false;
+  return true;
+}
+
+/**
  * The index of the closing quote of a key without escapes starting at `position`, when a colon follows
  * it; else -1.
  */
@@ -198,6 +249,58 @@ function scanKeyEnd(frame: Buffer, position: number, end: number): number {
   while (STRING_BYTE_CLASS[frame[position]] === StringByte.PLAIN) position++;
   if (position >= end - 1 || frame[position] !== 0x22 || frame[position + 1] !== 0x3a) return -1;
   return position;
+}
+
+/** Each known name with its closing quote and colon, by TopKey (OTHER: none). */
+const TOP_KEY_TOKENS: readonly Buffer[] = [
+  latin1Bytes(''),
+  latin1Bytes('code":'),
+  latin1Bytes('opaque":'),
+  latin1Bytes('flag":'),
+  latin1Bytes('version":'),
+  latin1Bytes('language":'),
+  latin1Bytes('remark":'),
+  latin1Bytes('extFields":'),
+];
+const TOP_KEY_BYTES: readonly number[] = TOP_KEY_TOKENS.map((token) => token.length);
+
+/**
+ * The field whose name, closing quote and colon start at `keyStart` (then the value starts
+ * TOP_KEY_BYTES[key] bytes later), or OTHER: one pass over the bytes instead of finding the key's end
+ * and then comparing it. OTHER says nothing about the key; the general path looks at it again.
+ */
+function knownTopKey(frame: Buffer, keyStart: number, end: number): TopKey {
+  let key: TopKey;
+  switch (frame[keyStart]) {
+    case 0x63: // c
+      key = TopKey.CODE;
+      break;
+    case 0x6f: // o
+      key = TopKey.OPAQUE;
+      break;
+    case 0x66: // f
+      key = TopKey.FLAG;
+      break;
+    case 0x76: // v
+      key = TopKey.VERSION;
+      break;
+    case 0x6c: // l
+      key = TopKey.LANGUAGE;
+      break;
+    case 0x72: // r
+      key = TopKey.REMARK;
+      break;
+    case 0x65: // e
+      key = TopKey.EXT_FIELDS;
+      break;
+    default:
+      return TopKey.OTHER;
+  }
+  const token = TOP_KEY_TOKENS[key]!;
+  const length = token.length;
+  if (keyStart + length > end) return TopKey.OTHER;
+  for (let index = 1; index < length; index++) if (frame[keyStart + index] !== token[index]) return TopKey.OTHER;
+  return key;
 }
 
 /** Which header field a key names; the seven names start with seven different letters. */
@@ -263,6 +366,19 @@ function scanInteger(frame: Buffer, position: number, end: number, maxDigits: nu
   if (frame[digitsStart] === 0x30 && (digits > 1 || negative)) return -1;
   scannedInteger = negative ? -value : value;
   return index;
+}
+
+/** Whether the string literal whose opening quote is just before `position` is exactly "JAVA". */
+function isJava(frame: Buffer, position: number, end: number): boolean {
+  return position + 5 <= end && frame[position] === 0x4a && frame[position + 1] === 0x41 && frame[position + 2] === 0x56 && frame[position + 3] === 0x41 && frame[position + 4] === 0x22;
+}
+
+/** scanString for a value nobody reads: the same checks and result, without making the string when it is plain. */
+function skipString(frame: Buffer, text: string, base: number, position: number, end: number): number {
+  const start = position;
+  while (STRING_BYTE_CLASS[frame[position]] === StringByte.PLAIN) position++;
+  if (position < end && frame[position] === 0x22) return position + 1;
+  return scanString(frame, text, base, start, end);
 }
 
 /**

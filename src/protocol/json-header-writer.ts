@@ -47,6 +47,49 @@ export function encodeCommandDirect(command: RemotingCommand, opaque: number, fl
   return frame;
 }
 
+/** Header bytes of the last successful prepareDirectFrame, waiting in the scratch; -1 when none. */
+let preparedHeaderBytes = -1;
+
+/**
+ * The first half of encoding a frame into the caller's own buffer (the connection's staging buffer),
+ * which saves allocating and then copying a frame per command: writes the header into the scratch and
+ * returns the whole frame's length (totalLen field included), or -1 when the string path must handle
+ * the command (as for encodeCommandDirect). `writePreparedFrame` must follow before anything else
+ * encodes. The caller asserted the numbers are int32.
+ */
+export function prepareDirectFrame(command: RemotingCommand, opaque: number, flag: number): number {
+  preparedHeaderBytes = -1;
+  if (writingHeader) return -1;
+  let headerBytes: number;
+  writingHeader = true;
+  try {
+    headerBytes = writeJsonHeader(command, opaque, flag);
+  } finally {
+    writingHeader = false;
+  }
+  if (headerBytes < 0) return -1;
+  const body = command.body;
+  const totalBytes = 4 + headerBytes + (body === undefined || body === null ? 0 : body.length);
+  if (totalBytes > Limits.maxFrameBytes) return -1; // the string path throws FRAME_TOO_LARGE
+  preparedHeaderBytes = headerBytes;
+  return 4 + totalBytes;
+}
+
+/** Writes the frame prepared for `command` at `position` of `out` (room for all of it) and returns its end. */
+export function writePreparedFrame(command: RemotingCommand, out: Buffer, position: number): number {
+  const headerBytes = preparedHeaderBytes;
+  assert(headerBytes >= 0, 'writePreparedFrame without prepareDirectFrame');
+  preparedHeaderBytes = -1;
+  const body = command.body;
+  const bodyBytes = body === undefined || body === null ? 0 : body.length;
+  out.writeInt32BE(4 + headerBytes + bodyBytes, position);
+  out.writeInt32BE(headerBytes, position + 4); // serializeType JSON = 0 in the top byte
+  encodeScratch.copy(out, position + FRAME_PREFIX_BYTES, 0, headerBytes);
+  let end = position + FRAME_PREFIX_BYTES + headerBytes;
+  if (bodyBytes > 0) end += (body as Buffer).copy(out, end);
+  return end;
+}
+
 /** A frame with its length fields and body filled in; the caller writes the header bytes. */
 function allocateFrame(headerBytes: number, body: Buffer | undefined): Buffer {
   const bodyBytes = body === undefined || body === null ? 0 : body.length;
@@ -162,11 +205,22 @@ function putInt32(out: Buffer, position: number, value: number): number {
     out[position++] = 0x2d; // -
     value = -value;
   }
+  // Integer division is exact below 2^31 and much cheaper than Math.floor; only -2^31 negates past it.
+  if (value <= 0x7fffffff) {
+    let rest = value | 0;
+    const width = rest < 10 ? 1 : rest < 100 ? 2 : rest < 1000 ? 3 : rest < 10_000 ? 4 : rest < 100_000 ? 5 : rest < 1_000_000 ? 6 : rest < 10_000_000 ? 7 : rest < 100_000_000 ? 8 : rest < 1_000_000_000 ? 9 : 10;
+    for (let index = position + width - 1; index >= position; index--) {
+      const quotient = (rest / 10) | 0;
+      out[index] = 0x30 + (rest - quotient * 10);
+      rest = quotient;
+    }
+    return position + width;
+  }
   let width = 1;
   for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) width++;
   for (let index = position + width - 1; index >= position; index--) {
     const quotient = Math.floor(value / 10);
-    out[index] = 0x30 + value - quotient * 10;
+    out[index] = 0x30 + (value - quotient * 10);
     value = quotient;
   }
   return position + width;

@@ -27,7 +27,7 @@ import { Limits } from '../common/limits.js';
 import { decodeBinaryHeader } from './binary-header.js';
 import { parseJsonHeader } from './json-header-parser.js';
 import { scanJsonHeader } from './json-header-scanner.js';
-import { encodeCommandDirect, encodeCommandViaString } from './json-header-writer.js';
+import { encodeCommandDirect, encodeCommandViaString, prepareDirectFrame, writePreparedFrame } from './json-header-writer.js';
 import type { RemotingCommand } from './remoting-command.js';
 import { HEADER_LENGTH_MASK, SerializeType, isInt32, malformedFrame } from './remoting-frame.js';
 
@@ -55,6 +55,22 @@ export function encodeCommandAs(command: RemotingCommand, opaque: number, flag: 
   return encodeCommandDirect(command, opaque, flag) ?? encodeCommandViaString(command, opaque, flag);
 }
 
+/**
+ * Encoding into the caller's buffer, in two steps with nothing encoded in between: the frame's length
+ * (totalLen field included) for `command` sent with `opaque` and `flag`, or -1 when only encodeCommandAs
+ * can encode it (text outside ASCII, a header beyond the scratch, a frame over the limit, which
+ * encodeCommandAs then refuses with FRAME_TOO_LARGE); then `writePreparedCommand` puts those bytes at
+ * `position` of `out`. The bytes are those of encodeCommandAs.
+ */
+export function prepareCommand(command: RemotingCommand, opaque: number, flag: number): number {
+  assert(isInt32(command.code) && isInt32(opaque) && isInt32(flag) && isInt32(command.version), 'remoting command numbers must be int32');
+  return prepareDirectFrame(command, opaque, flag);
+}
+
+export function writePreparedCommand(command: RemotingCommand, out: Buffer, position: number): number {
+  return writePreparedFrame(command, out, position);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Decoding
 
@@ -63,23 +79,34 @@ export function encodeCommandAs(command: RemotingCommand, opaque: number, flag: 
  * body is a view into `frame`, not a copy.
  */
 export function decodeCommand(frame: Buffer): RemotingCommand {
-  if (frame.length < 4) throw malformedFrame(`frame of ${frame.length} bytes has no header-length field`);
-  const word = frame.readUInt32BE(0);
+  return decodeCommandAt(frame, 0, frame.length);
+}
+
+/**
+ * decodeCommand for the frame at source[start, end) (the bytes after totalLen), without a view of the
+ * frame itself: the connection decodes straight out of the socket chunk FrameDecoder points at.
+ */
+export function decodeCommandAt(source: Buffer, start: number, end: number): RemotingCommand {
+  const frameBytes = end - start;
+  if (frameBytes < 4) throw malformedFrame(`frame of ${frameBytes} bytes has no header-length field`);
+  const word = source.readUInt32BE(start);
   const serializeType = word >>> 24;
   const headerBytes = word & HEADER_LENGTH_MASK;
-  const headerEnd = 4 + headerBytes;
-  if (headerEnd > frame.length) throw malformedFrame(`header length ${headerBytes} exceeds the ${frame.length - 4} bytes after it`);
+  const headerStart = start + 4;
+  const headerEnd = headerStart + headerBytes;
+  if (headerEnd > end) throw malformedFrame(`header length ${headerBytes} exceeds the ${frameBytes - 4} bytes after it`);
   let command: RemotingCommand;
-  if (serializeType === SerializeType.JSON) command = scanJsonHeader(frame, 4, headerEnd) ?? parseJsonHeader(frame, 4, headerEnd);
-  else if (serializeType === SerializeType.ROCKETMQ) command = decodeBinaryHeader(frame, 4, headerEnd);
+  if (serializeType === SerializeType.JSON) command = scanJsonHeader(source, headerStart, headerEnd) ?? parseJsonHeader(source, headerStart, headerEnd);
+  else if (serializeType === SerializeType.ROCKETMQ) command = decodeBinaryHeader(source, headerStart, headerEnd);
   else throw malformedFrame(`unknown serialize type ${serializeType}`);
-  if (headerEnd < frame.length) command.body = frame.subarray(headerEnd);
+  if (headerEnd < end) command.body = source.subarray(headerEnd, end);
   return command;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Streaming
 
+const EMPTY = Buffer.alloc(0);
 /** Chunks smaller than this are copied into a staging buffer once a frame spans many chunks. */
 const SMALL_CHUNK_BYTES = 1024;
 /** Live chunks before small ones get staged: a peer dripping bytes cannot grow the list without bound. */
@@ -110,6 +137,10 @@ export class FrameDecoder {
   private stageViewStart = 0;
   /** Whether the last chunk in the list is a view of `stage` that may still grow. */
   private lastIsStage = false;
+  /** Where the frame found by the last successful nextFrame() is: frameSource[frameStart, frameEnd). */
+  frameSource: Buffer = EMPTY;
+  frameStart = 0;
+  frameEnd = 0;
 
   constructor(maxFrameBytes: number = Limits.maxFrameBytes) {
     assert(maxFrameBytes >= 4 && maxFrameBytes <= 0x7fffffff, 'maxFrameBytes out of range');
@@ -151,9 +182,19 @@ export class FrameDecoder {
 
   /** The next complete frame (the bytes after totalLen), or null until more data arrives. */
   next(): Buffer | null {
+    if (!this.nextFrame()) return null;
+    const source = this.frameSource;
+    return this.frameStart === 0 && this.frameEnd === source.length ? source : source.subarray(this.frameStart, this.frameEnd);
+  }
+
+  /**
+   * Finds the next complete frame and sets frameSource/frameStart/frameEnd to it (a range of a socket
+   * chunk, or a copy when it spans chunks); false until more data arrives. Saves next()'s view.
+   */
+  nextFrame(): boolean {
     if (this.failure !== undefined) throw this.failure;
     if (this.frameBytes < 0) {
-      if (this.buffered < 4) return null;
+      if (this.buffered < 4) return false;
       const declared = this.readLength();
       if (declared > this.maxFrameBytes) {
         return this.fail(new TideError('FRAME_TOO_LARGE', `remoting frame declares ${declared} bytes, more than the ${this.maxFrameBytes}-byte limit`));
@@ -161,10 +202,10 @@ export class FrameDecoder {
       if (declared < 4) return this.fail(malformedFrame(`declared frame length ${declared} is below 4`));
       this.frameBytes = declared;
     }
-    if (this.buffered < this.frameBytes) return null;
-    const frame = this.consume(this.frameBytes);
+    if (this.buffered < this.frameBytes) return false;
+    this.consume(this.frameBytes);
     this.frameBytes = -1;
-    return frame;
+    return true;
   }
 
   /** Every complete frame buffered now. */
@@ -207,25 +248,29 @@ export class FrameDecoder {
     if (this.headOffset === chunk.length) this.advanceHead();
   }
 
-  /** Takes `bytes` bytes off the front: a view when they sit in one chunk, else one copy. */
-  private consume(bytes: number): Buffer {
+  /** Takes `bytes` bytes off the front into the frame fields: a range of one chunk, else one copy. */
+  private consume(bytes: number): void {
     const first = this.chunks[this.head] as Buffer;
     const available = first.length - this.headOffset;
     if (available >= bytes) {
-      const view = this.headOffset === 0 && available === bytes ? first : first.subarray(this.headOffset, this.headOffset + bytes);
+      this.frameSource = first;
+      this.frameStart = this.headOffset;
+      this.frameEnd = this.headOffset + bytes;
       this.skip(first, bytes);
-      return view;
+      return;
     }
     const frame = Buffer.allocUnsafe(bytes);
     let copied = 0;
     while (copied < bytes) {
       const chunk = this.chunks[this.head] as Buffer;
       const take = Math.min(chunk.length - this.headOffset, bytes - copied);
-      frame.set(chunk.subarray(this.headOffset, this.headOffset + take), copied);
+      chunk.copy(frame, copied, this.headOffset, this.headOffset + take);
       copied += take;
       this.skip(chunk, take);
     }
-    return frame;
+    this.frameSource = frame;
+    this.frameStart = 0;
+    this.frameEnd = bytes;
   }
 
   private advanceHead(): void {

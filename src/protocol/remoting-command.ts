@@ -101,5 +101,22 @@ export interface RequestContext {
   reply(response: RemotingCommand): void;
 }
 
+/**
+ * What the remoting server's contexts offer besides RequestContext (in-process callers such as the
+ * gateways pass plain RequestContexts, so a handler checks with `isDeferrable` first):
+ * - `defer()`: the handler will answer later (it then returns null) and keeps its running-handler slot
+ *   until it does, so the connection's in-flight limit still holds; it must answer exactly once.
+ * - `replyEncoded(bytes, start, end)`: the answer as a whole frame the handler encoded itself, with the
+ *   request's opaque and the response flag; the bytes are copied, so they may be a scratch buffer.
+ */
+export interface DeferrableRequestContext extends RequestContext {
+  defer(): void;
+  replyEncoded(bytes: Buffer, start: number, end: number): void;
+}
+
+export function isDeferrable(context: RequestContext): context is DeferrableRequestContext {
+  return typeof (context as Partial<DeferrableRequestContext>).replyEncoded === 'function';
+}
+
 /** Request code → handler; unknown codes answer REQUEST_CODE_NOT_SUPPORTED. */
 export type HandlerTable = ReadonlyMap<number, RequestHandler>;

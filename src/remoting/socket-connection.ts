@@ -22,22 +22,29 @@
  * - `maxPendingInvokes`: requests we sent and wait for; past it, invoke rejects with SYSTEM_BUSY.
  *
  * Writes are collected and flushed once per microtask (or at once past FLUSH_NOW_BYTES) with
- * cork/uncork, so the answers to one socket read leave in one writev.
+ * cork/uncork, so the answers to one socket read leave in one write; small frames are coalesced
+ * into staging buffers on the way (outbound-frames.ts).
+ *
+ * A handler that answers later but should keep its running-handler slot until then (the broker's
+ * send path, which acknowledges a whole turn of appends at once) calls `context.defer()` and returns
+ * null; it must answer, through `reply` or `replyEncoded`. Deferred requests are not swept for
+ * handlerTimeoutMs: their owner guarantees the answer.
  */
 import type { Socket } from 'node:net';
 import { assert } from '../common/assert.js';
 import { ResponseCode, TideError, isTideError } from '../common/errors.js';
 import type { Logger } from '../common/logger.js';
-import { FrameDecoder, encodeCommandAs, decodeCommand } from '../protocol/remoting-codec.js';
+import { FrameDecoder, decodeCommandAt, encodeCommandAs, prepareCommand } from '../protocol/remoting-codec.js';
 import {
   RemotingFlag,
   createResponse,
   isOneway,
   type HandlerTable,
   type RemotingCommand,
+  type DeferrableRequestContext,
   type RemotingConnection,
-  type RequestContext,
 } from '../protocol/remoting-command.js';
+import { OutboundFrames } from './outbound-frames.js';
 import { monotonicNowMs, registerSweepable, unregisterSweepable, type Sweepable } from './timeout-sweeper.js';
 
 export interface ConnectionSettings {
@@ -61,21 +68,35 @@ const CLOSE_FLUSH_GRACE_MS = 1000;
 const MAX_ERROR_REMARK_CHARS = 200;
 const RESPONSE_AND_ONEWAY = RemotingFlag.RESPONSE | RemotingFlag.ONEWAY;
 
-interface PendingInvoke {
-  readonly opaque: number;
-  readonly code: number;
-  readonly timeoutMs: number;
-  readonly deadlineMs: number;
-  readonly resolve: (response: RemotingCommand) => void;
-  readonly reject: (error: Error) => void;
-  signal: AbortSignal | undefined;
-  abortListener: (() => void) | undefined;
+/** A request we sent and wait for; settled by its answer, a timeout, an abort or the close. */
+class PendingInvoke {
+  resolve!: (response: RemotingCommand) => void;
+  reject!: (error: Error) => void;
+  signal: AbortSignal | undefined = undefined;
+  abortListener: (() => void) | undefined = undefined;
+
+  constructor(
+    readonly opaque: number,
+    readonly code: number,
+    readonly timeoutMs: number,
+    readonly deadlineMs: number,
+  ) {}
+}
+
+/** The entry whose promise is being made: lets one module-level executor serve every invoke, no closure each. */
+let invokeBeingMade: PendingInvoke | undefined;
+function attachSettlers(resolve: (response: RemotingCommand) => void, reject: (error: Error) => void): void {
+  const entry = invokeBeingMade as PendingInvoke;
+  entry.resolve = resolve;
+  entry.reject = reject;
 }
 
 /** The context handed to a handler: one object per request, no closures. */
-class InboundRequest implements RequestContext {
-  /** The handler has not returned or settled yet: it holds a running-handler slot. */
+class InboundRequest implements DeferrableRequestContext {
+  /** The handler has not returned or settled yet (or deferred its answer): it holds a running-handler slot. */
   running = true;
+  /** The handler called defer(): its slot is freed by the answer, not by its return. */
+  deferred = false;
   answered: boolean;
   startedMs = 0;
 
@@ -88,6 +109,14 @@ class InboundRequest implements RequestContext {
 
   reply(response: RemotingCommand): void {
     this.connection.replyTo(this, response);
+  }
+
+  defer(): void {
+    this.deferred = true;
+  }
+
+  replyEncoded(bytes: Buffer, start: number, end: number): void {
+    this.connection.replyEncodedTo(this, bytes, start, end);
   }
 }
 
@@ -108,8 +137,7 @@ export class SocketConnection implements RemotingConnection, Sweepable {
   private runningHandlers = 0;
   /** Requests (not oneway) received and not answered yet, held ones included. */
   private unanswered = 0;
-  private outbound: Buffer[] = [];
-  private outboundBytes = 0;
+  private readonly outbound = new OutboundFrames();
   private flushScheduled = false;
   private readingPaused = false;
   private closeListeners: (() => void)[] = [];
@@ -164,45 +192,35 @@ export class SocketConnection implements RemotingConnection, Sweepable {
     if (this.pending.size >= this.settings.maxPendingInvokes) {
       return Promise.reject(new TideError('SYSTEM_BUSY', `${this.pending.size} requests already wait for answers on ${this.remoteAddress}`));
     }
-    assert(!this.pending.has(request.opaque), `opaque ${request.opaque} is already in flight on ${this.remoteAddress}`);
-    let frame: Buffer;
+    // The message is built only on failure: a template literal per request showed in client profiles.
+    if (this.pending.has(request.opaque)) assert(false, `opaque ${request.opaque} is already in flight on ${this.remoteAddress}`);
+    let queued: boolean;
     try {
-      frame = encodeCommandAs(request, request.opaque, request.flag & ~RESPONSE_AND_ONEWAY);
+      queued = this.enqueueCommand(request, request.opaque, request.flag & ~RESPONSE_AND_ONEWAY, false);
     } catch (error) {
       return Promise.reject(error);
     }
-    return new Promise<RemotingCommand>((resolve, reject) => {
-      if (!this.enqueue(frame, false)) {
-        reject(this.isClosed ? this.closedError(request.code, 'it is closed') : outboundFullError(this.remoteAddress));
-        return;
-      }
-      const entry: PendingInvoke = {
-        opaque: request.opaque,
-        code: request.code,
-        timeoutMs,
-        deadlineMs: monotonicNowMs() + timeoutMs,
-        resolve,
-        reject,
-        signal: undefined,
-        abortListener: undefined,
+    if (!queued) return Promise.reject(this.isClosed ? this.closedError(request.code, 'it is closed') : outboundFullError(this.remoteAddress));
+    const entry = new PendingInvoke(request.opaque, request.code, timeoutMs, monotonicNowMs() + timeoutMs);
+    invokeBeingMade = entry;
+    const promise = new Promise<RemotingCommand>(attachSettlers);
+    invokeBeingMade = undefined;
+    this.pending.set(request.opaque, entry);
+    if (signal !== undefined) {
+      entry.signal = signal;
+      entry.abortListener = () => {
+        if (this.pending.get(entry.opaque) !== entry) return;
+        this.pending.delete(entry.opaque);
+        entry.reject(abortedError(entry.code));
       };
-      this.pending.set(request.opaque, entry);
-      if (signal !== undefined) {
-        entry.signal = signal;
-        entry.abortListener = () => {
-          if (this.pending.get(entry.opaque) !== entry) return;
-          this.pending.delete(entry.opaque);
-          entry.reject(abortedError(entry.code));
-        };
-        signal.addEventListener('abort', entry.abortListener, { once: true });
-      }
-    });
+      signal.addEventListener('abort', entry.abortListener, { once: true });
+    }
+    return promise;
   }
 
   invokeOneway(request: RemotingCommand): boolean {
     if (this.isClosed) return false;
-    const frame = encodeCommandAs(request, request.opaque, (request.flag & ~RemotingFlag.RESPONSE) | RemotingFlag.ONEWAY);
-    return this.enqueue(frame, false);
+    return this.enqueueCommand(request, request.opaque, (request.flag & ~RemotingFlag.RESPONSE) | RemotingFlag.ONEWAY, false);
   }
 
   /** Graceful close: what is queued is still sent, then the socket ends. */
@@ -222,8 +240,7 @@ export class SocketConnection implements RemotingConnection, Sweepable {
   /** Closes at once without flushing: the stream is broken or the peer misbehaves. */
   abort(reason: string, cause?: unknown): void {
     if (!this.isClosed) this.finish(reason, cause);
-    this.outbound.length = 0;
-    this.outboundBytes = 0;
+    this.outbound.clear();
     this.socket.destroy();
   }
 
@@ -249,6 +266,8 @@ export class SocketConnection implements RemotingConnection, Sweepable {
 
   /** Sends the answer to `inbound` once; later answers, answers to oneway requests and answers on closed connections are dropped. */
   replyTo(inbound: InboundRequest, response: RemotingCommand): void {
+    // A deferred handler's slot is freed by its answer, even one that is dropped (a oneway request's).
+    if (inbound.deferred) this.handlerFinished(inbound);
     if (inbound.answered) {
       if (!isOneway(inbound.request)) this.logger.debug({ code: inbound.request.code, opaque: inbound.request.opaque }, 'second answer to one request dropped');
       return;
@@ -257,16 +276,30 @@ export class SocketConnection implements RemotingConnection, Sweepable {
     this.unanswered--;
     if (this.isClosed) return;
     const request = inbound.request;
-    let frame: Buffer;
     try {
-      frame = encodeCommandAs(response, request.opaque, response.flag | RemotingFlag.RESPONSE);
+      this.enqueueCommand(response, request.opaque, response.flag | RemotingFlag.RESPONSE, true);
     } catch (error) {
       // Only an oversized answer can fail here; the client still deserves an answer.
       this.logger.error({ err: error, code: request.code }, 'response could not be encoded');
       const message = isTideError(error) ? error.message : 'response could not be encoded';
-      frame = encodeCommandAs(createResponse(request, ResponseCode.SYSTEM_ERROR, message), request.opaque, RemotingFlag.RESPONSE);
+      this.enqueue(encodeCommandAs(createResponse(request, ResponseCode.SYSTEM_ERROR, message), request.opaque, RemotingFlag.RESPONSE), true);
     }
-    this.enqueue(frame, true);
+  }
+
+  /**
+   * Sends bytes[start, end), a whole response frame the handler encoded for `inbound` (its opaque and
+   * the response flag), once; the bytes are copied, so they may sit in the caller's scratch buffer.
+   */
+  replyEncodedTo(inbound: InboundRequest, bytes: Buffer, start: number, end: number): void {
+    if (inbound.deferred) this.handlerFinished(inbound);
+    if (inbound.answered) {
+      if (!isOneway(inbound.request)) this.logger.debug({ code: inbound.request.code, opaque: inbound.request.opaque }, 'second answer to one request dropped');
+      return;
+    }
+    inbound.answered = true;
+    this.unanswered--;
+    if (this.isClosed) return;
+    this.enqueueCopy(bytes, start, end, true);
   }
 
   // -------------------------------------------------------------------------------------------
@@ -283,10 +316,10 @@ export class SocketConnection implements RemotingConnection, Sweepable {
    * in the decoder while the peer does not read its answers, which is what makes the pause effective.
    */
   private processFrames(): void {
-    let frame: Buffer | null;
+    const decoder = this.decoder;
     try {
-      while (!this.readingPaused && (frame = this.decoder.next()) !== null) {
-        const command = decodeCommand(frame);
+      while (!this.readingPaused && decoder.nextFrame()) {
+        const command = decodeCommandAt(decoder.frameSource, decoder.frameStart, decoder.frameEnd);
         if ((command.flag & RemotingFlag.RESPONSE) !== 0) this.completeInvoke(command);
         else this.dispatchRequest(command);
         if (this.isClosed) return;
@@ -342,7 +375,8 @@ export class SocketConnection implements RemotingConnection, Sweepable {
       );
       return;
     }
-    this.handlerFinished(inbound);
+    // A deferred handler keeps its slot until it answers (it may have answered already).
+    if (!inbound.deferred) this.handlerFinished(inbound);
     if (result !== null && result !== undefined) this.replyTo(inbound, result as RemotingCommand);
   }
 
@@ -384,8 +418,37 @@ export class SocketConnection implements RemotingConnection, Sweepable {
 
   /** Queues a frame; false when closed or over the outbound limit (a response then closes the connection). */
   private enqueue(frame: Buffer, isResponseFrame: boolean): boolean {
+    if (!this.admit(frame.length, isResponseFrame)) return false;
+    this.outbound.push(frame);
+    this.scheduleFlush();
+    return true;
+  }
+
+  /** Queues a copy of bytes[start, end); false as for enqueue. */
+  private enqueueCopy(bytes: Buffer, start: number, end: number, isResponseFrame: boolean): boolean {
+    if (!this.admit(end - start, isResponseFrame)) return false;
+    this.outbound.copy(bytes, start, end);
+    this.scheduleFlush();
+    return true;
+  }
+
+  /**
+   * Encodes `command` (sent with `opaque` and `flag`) into the outbound bytes without a frame of its
+   * own when the direct writer takes it. False as for enqueue; throws what encodeCommandAs throws.
+   */
+  private enqueueCommand(command: RemotingCommand, opaque: number, flag: number, isResponseFrame: boolean): boolean {
+    const frameBytes = prepareCommand(command, opaque, flag);
+    if (frameBytes < 0) return this.enqueue(encodeCommandAs(command, opaque, flag), isResponseFrame);
+    if (!this.admit(frameBytes, isResponseFrame)) return false;
+    this.outbound.commitPrepared(command, frameBytes);
+    this.scheduleFlush();
+    return true;
+  }
+
+  /** Whether `length` more bytes may be queued; past the limit a response aborts the connection. */
+  private admit(length: number, isResponseFrame: boolean): boolean {
     if (this.isClosed) return false;
-    const queuedBytes = this.socket.writableLength + this.outboundBytes + frame.length;
+    const queuedBytes = this.socket.writableLength + this.outbound.bytes + length;
     if (queuedBytes > this.settings.maxQueuedOutboundBytes) {
       if (isResponseFrame) {
         this.logger.warn({ remoteAddress: this.remoteAddress, queuedBytes }, 'closing connection: the peer does not read its answers');
@@ -393,14 +456,15 @@ export class SocketConnection implements RemotingConnection, Sweepable {
       }
       return false;
     }
-    this.outbound.push(frame);
-    this.outboundBytes += frame.length;
-    if (this.outboundBytes >= FLUSH_NOW_BYTES) this.flush();
+    return true;
+  }
+
+  private scheduleFlush(): void {
+    if (this.outbound.bytes >= FLUSH_NOW_BYTES) this.flush();
     else if (!this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(this.flushFromMicrotask);
     }
-    return true;
   }
 
   private readonly flushFromMicrotask = (): void => {
@@ -409,22 +473,17 @@ export class SocketConnection implements RemotingConnection, Sweepable {
   };
 
   private flush(): void {
-    const count = this.outbound.length;
-    if (count === 0) return;
+    if (this.outbound.bytes === 0) return;
+    const chunks = this.outbound.take();
     const socket = this.socket;
-    if (socket.destroyed || socket.writableEnded) {
-      this.outbound.length = 0;
-      this.outboundBytes = 0;
-      return;
-    }
-    if (count === 1) socket.write(this.outbound[0] as Buffer);
+    if (socket.destroyed || socket.writableEnded) return;
+    const count = chunks.length;
+    if (count === 1) socket.write(chunks[0] as Buffer);
     else {
       socket.cork();
-      for (let index = 0; index < count; index++) socket.write(this.outbound[index] as Buffer);
+      for (let index = 0; index < count; index++) socket.write(chunks[index] as Buffer);
       socket.uncork();
     }
-    this.outbound.length = 0;
-    this.outboundBytes = 0;
     // Checked after writing: a write the kernel takes at once leaves writableLength at 0 and emits no
     // 'drain', so only bytes Node really holds may pause reading (and those guarantee a 'drain').
     if (!this.readingPaused && socket.writableLength > this.settings.pauseReadingAboveBytes) {

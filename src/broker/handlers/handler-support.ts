@@ -24,22 +24,27 @@ export function errorAnswer(request: RemotingCommand, error: unknown, logger: Lo
   return createResponse(request, ResponseCode.SYSTEM_ERROR, `internal error: ${message.slice(0, 200)}`);
 }
 
-/** Wraps a handler so its errors become answers (or nothing, for oneway requests). */
+/** The answer to a request whose handler failed: none for a oneway request (logged unless a TideError). */
+function failedAnswer(request: RemotingCommand, error: unknown, logger: Logger): RemotingCommand | null {
+  if (isOneway(request)) {
+    if (!isTideError(error)) logger.error({ err: error, code: request.code }, 'oneway request handler failed');
+    return null;
+  }
+  return errorAnswer(request, error, logger);
+}
+
+/**
+ * Wraps a handler so its errors become answers (or nothing, for oneway requests). The error callback
+ * is made only for a handler that returned a promise: a closure per request showed in send profiles.
+ */
 export function guarded(handler: RequestHandler, logger: Logger): RequestHandler {
   return (request, context) => {
-    const onError = (error: unknown): RemotingCommand | null => {
-      if (isOneway(request)) {
-        if (!isTideError(error)) logger.error({ err: error, code: request.code }, 'oneway request handler failed');
-        return null;
-      }
-      return errorAnswer(request, error, logger);
-    };
     try {
       const result = handler(request, context);
-      if (result instanceof Promise) return result.catch(onError);
+      if (result instanceof Promise) return result.catch((error: unknown) => failedAnswer(request, error, logger));
       return result;
     } catch (error) {
-      return onError(error);
+      return failedAnswer(request, error, logger);
     }
   };
 }

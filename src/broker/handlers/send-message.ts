@@ -8,6 +8,13 @@
  * acknowledged message survives a process crash). WAIT=false skips the fdatasync wait, never the
  * write. A write not durable in time is answered FLUSH_DISK_TIMEOUT (10), never SUCCESS.
  *
+ * The hot path: a single message whose properties are plain (send-properties.ts: no delay, timer,
+ * transaction or POP checkpoint, nothing the broker rewrites) and whose topic is not a retry topic is
+ * appended straight to the store with its properties string extended by concatenation, exactly as the
+ * MessageWriter would store it; on a remoting connection its answer then waits in a per-turn batch
+ * for the store's promise (send-acks.ts) and is written from a template (send-answer.ts). Everything
+ * else, and calls from the gateways, take the general path below.
+ *
  * Delayed messages (DELAY level, or the 5.x TIMER_DELIVER_MS / TIMER_DELAY_SEC / TIMER_DELAY_MS) are
  * parked by the MessageWriter, which also refuses a malformed or too distant delivery time with
  * MESSAGE_ILLEGAL (13); a parked timer message's answer carries `recallHandle` (RocketMQ 5.3) for
@@ -27,16 +34,14 @@
 import { randomInt } from 'node:crypto';
 import { ResponseCode, TideError } from '../../common/errors.js';
 import { createOffsetMessageId, UniqueKeyGenerator } from '../../protocol/message-id.js';
-import { decodeProperties, encodeProperties, MessageProperty, type MessageProperties } from '../../protocol/message-properties.js';
+import { decodeProperties, encodeProperties, MessageProperty, NAME_VALUE_SEPARATOR, PROPERTY_SEPARATOR, type MessageProperties } from '../../protocol/message-properties.js';
 import { BLANK_MARKER_BYTES, prepareRecord, SysFlag } from '../../protocol/message-record.js';
 import { parseHostPort, type HostAddress } from '../../protocol/host-address.js';
-import type { RemotingCommand, RemotingConnection, RequestHandler } from '../../protocol/remoting-command.js';
-import { RequestCode } from '../../protocol/request-code.js';
+import { isDeferrable, type RemotingCommand, type RemotingConnection, type RequestContext, type RequestHandler } from '../../protocol/remoting-command.js';
 import { waitBeforeAck } from '../../store/message-store.js';
 import type { AppendResult } from '../../store/types.js';
 import type { BrokerDeps } from '../broker-deps.js';
-import { fieldsOf, optionalBoolean, optionalInteger, optionalString, requiredInteger, requiredString, type HeaderFields } from '../header-fields.js';
-import { delayLevelOf, type OutgoingMessage } from '../message-writer.js';
+import { delayLevelOf, tagsCodeOf, type OutgoingMessage } from '../message-writer.js';
 import { isWriteable, Perm } from '../../protocol/route-data.js';
 import { dlqTopicOf, groupOfRetryTopic, isNotAllowedSendTopic, isRetryTopic } from '../topic-names.js';
 import { validateTopic } from '../topic-config-manager.js';
@@ -46,56 +51,11 @@ import { dropTimerRequest, hasTimerRequest, requestedDeliverMs } from '../timer/
 import { isTransactionalSend } from '../transaction/half-message.js';
 import { transactionServiceOf } from '../transaction/transaction-registry.js';
 import { answer } from './handler-support.js';
+import { FLUSH_TIMEOUT_REMARK, SendAckBatcher, sendAnswerFields } from './send-acks.js';
+import { parseSendMessageHeader, type SendMessageRequestHeader } from './send-header.js';
+import { plainIndexKeys, scanPlainProperties } from './send-properties.js';
 
-export interface SendMessageRequestHeader {
-  producerGroup: string;
-  topic: string;
-  defaultTopic: string;
-  defaultTopicQueueNums: number;
-  queueId: number;
-  sysFlag: number;
-  bornTimestamp: number;
-  flag: number;
-  properties: string | undefined;
-  reconsumeTimes: number | undefined;
-  unitMode: boolean;
-  batch: boolean;
-  maxReconsumeTimes: number | undefined;
-}
-
-/** V2 one-letter names → the full names (RocketMQ's SendMessageRequestHeaderV2). */
-const V2_FIELD_NAMES: Readonly<Record<string, string>> = {
-  a: 'producerGroup', b: 'topic', c: 'defaultTopic', d: 'defaultTopicQueueNums', e: 'queueId', f: 'sysFlag',
-  g: 'bornTimestamp', h: 'flag', i: 'properties', j: 'reconsumeTimes', k: 'unitMode', l: 'maxReconsumeTimes',
-  m: 'batch', n: 'brokerName',
-};
-
-/** Expands a V2 header's one-letter fields to the full names (other fields are kept as they are). */
-export function expandV2Fields(fields: HeaderFields): Record<string, string> {
-  const expanded: Record<string, string> = {};
-  for (const [key, value] of Object.entries(fields)) expanded[V2_FIELD_NAMES[key] ?? key] = value;
-  return expanded;
-}
-
-export function parseSendMessageHeader(request: RemotingCommand): SendMessageRequestHeader {
-  const raw = fieldsOf(request);
-  const fields = request.code === RequestCode.SEND_MESSAGE ? raw : expandV2Fields(raw);
-  return {
-    producerGroup: requiredString(fields, 'producerGroup'),
-    topic: requiredString(fields, 'topic'),
-    defaultTopic: requiredString(fields, 'defaultTopic'),
-    defaultTopicQueueNums: requiredInteger(fields, 'defaultTopicQueueNums'),
-    queueId: requiredInteger(fields, 'queueId'),
-    sysFlag: requiredInteger(fields, 'sysFlag'),
-    bornTimestamp: requiredInteger(fields, 'bornTimestamp'),
-    flag: requiredInteger(fields, 'flag'),
-    properties: optionalString(fields, 'properties'),
-    reconsumeTimes: optionalInteger(fields, 'reconsumeTimes'),
-    unitMode: optionalBoolean(fields, 'unitMode') ?? false,
-    batch: request.code === RequestCode.SEND_BATCH_MESSAGE || (optionalBoolean(fields, 'batch') ?? false),
-    maxReconsumeTimes: optionalInteger(fields, 'maxReconsumeTimes'),
-  };
-}
+export { parseSendMessageHeader, type SendMessageRequestHeader } from './send-header.js';
 
 interface BatchEntry {
   flag: number;
@@ -149,6 +109,12 @@ export function checkStorable(message: OutgoingMessage, deps: Pick<BrokerDeps, '
   }
 }
 
+const EMPTY_BODY = Buffer.alloc(0);
+
+function propertyPair(key: string, value: string): string {
+  return key + NAME_VALUE_SEPARATOR + value + PROPERTY_SEPARATOR;
+}
+
 /** Parsed peer addresses, one per connection (parsing on every send showed in profiles). */
 const bornHosts = new WeakMap<RemotingConnection, HostAddress>();
 
@@ -171,14 +137,21 @@ export function createSendMessageHandler(deps: BrokerDeps): RequestHandler {
   const { config, topicConfigManager, subscriptionGroupManager, queueLockManager, writer, store } = deps;
   const transactions = transactionServiceOf(deps);
 
+  /** The last topic name that passed validateTopic and isNotAllowedSendTopic. */
+  let lastCheckedTopic: string | undefined;
+
   /** The topic's config after the Java msgCheck rules, creating it when allowed. */
   function checkTopic(header: SendMessageRequestHeader, connection: RemotingConnection): TopicConfig {
     if (!isWriteable(config.brokerPermission)) {
       throw new TideError('NO_PERMISSION', `the broker[${config.brokerIP1}] sending message is forbidden`);
     }
-    validateTopic(header.topic);
-    if (isNotAllowedSendTopic(header.topic)) {
-      throw new TideError('NO_PERMISSION', `Sending message to topic[${header.topic}] is forbidden.`);
+    // Both checks depend on the name alone; a producer sends to the same topic again and again.
+    if (header.topic !== lastCheckedTopic) {
+      validateTopic(header.topic);
+      if (isNotAllowedSendTopic(header.topic)) {
+        throw new TideError('NO_PERMISSION', `Sending message to topic[${header.topic}] is forbidden.`);
+      }
+      lastCheckedTopic = header.topic;
     }
     let topicConfig = topicConfigManager.get(header.topic);
     if (!topicConfig) {
@@ -203,6 +176,31 @@ export function createSendMessageHandler(deps: BrokerDeps): RequestHandler {
       throw new TideError('QUEUE_ID_INVALID', `request queueId[${header.queueId}] is illegal, topic ${header.topic} has ${queueLimit} queues, producer: ${connection.remoteAddress}`);
     }
     return topicConfig;
+  }
+
+  const acks = new SendAckBatcher({
+    store,
+    logger: deps.logger,
+    storeHost: () => deps.runtime.storeHost,
+    regionId: () => config.regionId,
+    traceOn: () => config.traceOn,
+  });
+
+  /** The broker's properties as addBrokerProperties appends them to a plain message; rebuilt when the settings change. */
+  let suffixRegion = '';
+  let suffixTraceOn = false;
+  let suffixCluster = '';
+  let suffixHead = '';
+  let suffixTail = '';
+  function brokerSuffix(generatedUniqueKey: string | undefined): string {
+    if (suffixHead === '' || suffixRegion !== config.regionId || suffixTraceOn !== config.traceOn || suffixCluster !== config.brokerClusterName) {
+      suffixRegion = config.regionId;
+      suffixTraceOn = config.traceOn;
+      suffixCluster = config.brokerClusterName;
+      suffixHead = propertyPair(MessageProperty.MSG_REGION, suffixRegion) + propertyPair(MessageProperty.TRACE_ON, String(suffixTraceOn));
+      suffixTail = propertyPair(MessageProperty.CLUSTER, suffixCluster);
+    }
+    return generatedUniqueKey === undefined ? suffixHead + suffixTail : suffixHead + propertyPair(MessageProperty.UNIQ_KEY, generatedUniqueKey) + suffixTail;
   }
 
   /** Properties every stored message gets from the broker. */
@@ -258,16 +256,11 @@ export function createSendMessageHandler(deps: BrokerDeps): RequestHandler {
     const status = await waitBeforeAck(store, last.endOffset, waitForDisk);
     const code: number = status === 'PUT_OK' ? ResponseCode.SUCCESS : ResponseCode.FLUSH_DISK_TIMEOUT;
     const storeHost = deps.runtime.storeHost;
-    const extFields: Record<string, string> = {
-      msgId: results.map((result) => createOffsetMessageId(storeHost, result.physicalOffset)).join(','),
-      queueId: String(queueId),
-      queueOffset: String(results[0]!.queueOffset),
-      MSG_REGION: config.regionId,
-      TRACE_ON: String(config.traceOn),
-    };
-    if (transactionId !== undefined) extFields.transactionId = transactionId;
+    const extFields = sendAnswerFields(storeHost, results[0]!.physicalOffset, queueId, results[0]!.queueOffset, config.regionId, config.traceOn, transactionId);
+    // A batch answers the msgIds of all its messages, comma-separated.
+    if (results.length > 1) extFields.msgId = results.map((result) => createOffsetMessageId(storeHost, result.physicalOffset)).join(',');
     if (recallHandle !== undefined) extFields.recallHandle = recallHandle;
-    return answer(request, code, code === ResponseCode.SUCCESS ? undefined : 'the message is stored but not yet flushed to disk within syncFlushTimeout', extFields);
+    return answer(request, code, code === ResponseCode.SUCCESS ? undefined : FLUSH_TIMEOUT_REMARK, extFields);
   }
 
   function checkBodySize(body: Buffer): void {
@@ -286,18 +279,60 @@ export function createSendMessageHandler(deps: BrokerDeps): RequestHandler {
     if (isTransactionalSend(properties, 0)) throw new TideError('MESSAGE_ILLEGAL', 'transactional messages cannot be sent in a batch');
   }
 
-  async function sendOne(request: RemotingCommand, header: SendMessageRequestHeader, connection: RemotingConnection): Promise<RemotingCommand> {
-    const topicConfig = checkTopic(header, connection);
-    const body = request.body ?? Buffer.alloc(0);
-    checkBodySize(body);
-    const queueId = header.queueId < 0 ? randomInt(Math.max(1, topicConfig.writeQueueNums)) : header.queueId;
+  /**
+   * One message. A plain one (send-properties.ts; not to a retry topic) is appended with its
+   * properties string extended in place, and answered with the turn's other sends (send-acks.ts) when
+   * its context can defer, else through the promise of answerWritten. Anything else goes through the
+   * decoded properties and the MessageWriter. Errors come back as a rejected promise either way.
+   */
+  function sendOne(request: RemotingCommand, header: SendMessageRequestHeader, context: RequestContext): RemotingCommand | null | Promise<RemotingCommand> {
+    try {
+      const connection = context.connection;
+      const topicConfig = checkTopic(header, connection);
+      const body = request.body ?? EMPTY_BODY;
+      checkBodySize(body);
+      const queueId = header.queueId < 0 ? randomInt(Math.max(1, topicConfig.writeQueueNums)) : header.queueId;
+      let sysFlag = header.sysFlag;
+      if (topicConfig.topicFilterType === 'MULTI_TAG') sysFlag |= SysFlag.MULTI_TAGS;
+      const raw = header.properties ?? '';
+      const plain = isRetryTopic(header.topic) ? undefined : scanPlainProperties(raw);
+      if (plain === undefined) return sendGeneral(request, header, connection, body, queueId, sysFlag);
+      // The scan result is shared: read it before anything else could scan.
+      const generated = plain.uniqueKey === undefined;
+      const uniqueKey = generated ? uniqueKeys.next() : (plain.uniqueKey as string);
+      const waitForDisk = !plain.waitFalse;
+      const properties = raw + brokerSuffix(generated ? uniqueKey : undefined);
+      // What MessageWriter.write does for a message it does not park, without the Map round trip.
+      const result = store.append({
+        topic: header.topic,
+        queueId,
+        flag: header.flag,
+        sysFlag,
+        bornTimestamp: header.bornTimestamp,
+        bornHost: bornHostOf(connection),
+        storeHost: deps.runtime.storeHost,
+        reconsumeTimes: header.reconsumeTimes ?? 0,
+        preparedTransactionOffset: 0,
+        body,
+        properties,
+        tagsCode: tagsCodeOf(plain.tags),
+        keys: plainIndexKeys(plain.keys, uniqueKey),
+      });
+      if (!isDeferrable(context)) return answerWritten(request, [result], queueId, waitForDisk, uniqueKey, undefined);
+      context.defer();
+      acks.add(context, request, result.physicalOffset, queueId, result.queueOffset, result.endOffset, uniqueKey, waitForDisk);
+      return null;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  async function sendGeneral(request: RemotingCommand, header: SendMessageRequestHeader, connection: RemotingConnection, body: Buffer, queueId: number, sysFlag: number): Promise<RemotingCommand> {
     const properties = decodeProperties(header.properties ?? '');
     const reconsumeTimes = header.reconsumeTimes ?? 0;
     const transactional = isTransactionalSend(properties, reconsumeTimes);
     if (transactional) checkTransactionalTimer(properties);
     addBrokerProperties(properties);
-    let sysFlag = header.sysFlag;
-    if (topicConfig.topicFilterType === 'MULTI_TAG') sysFlag |= SysFlag.MULTI_TAGS;
     const message: OutgoingMessage = {
       topic: header.topic,
       queueId,
@@ -364,6 +399,6 @@ export function createSendMessageHandler(deps: BrokerDeps): RequestHandler {
 
   return (request, context) => {
     const header = parseSendMessageHeader(request);
-    return header.batch ? sendBatch(request, header, context.connection) : sendOne(request, header, context.connection);
+    return header.batch ? sendBatch(request, header, context.connection) : sendOne(request, header, context);
   };
 }
