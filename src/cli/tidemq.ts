@@ -17,9 +17,12 @@ import { registerAdminCommand } from './admin/admin-command.js';
 // start quickly and `tidemq start` pays only for what it starts.
 const loadBroker = async () => (await import('../broker/broker.js')).Broker;
 const loadNameServer = async () => (await import('../namesrv/namesrv.js')).NameServer;
+// Only the gRPC listener: grpc-js and the gateway load when the first gRPC client connects.
 const loadGateway = async () => {
-  const [{ DEFAULT_GRPC_PORT, GrpcGateway }, { popServiceOf }] = await Promise.all([import('../gateway/index.js'), import('../broker/pop/index.js')]);
-  return { DEFAULT_GRPC_PORT, GrpcGateway, popServiceOf };
+  const [{ DEFAULT_GRPC_PORT }, { LazyGrpcGateway }, { popServiceOf }] = await Promise.all([
+    import('../gateway/grpc/grpc-port.js'), import('../gateway/lazy-grpc-gateway.js'), import('../broker/pop/index.js'),
+  ]);
+  return { DEFAULT_GRPC_PORT, LazyGrpcGateway, popServiceOf };
 };
 
 function port(value: string): number {
@@ -83,7 +86,7 @@ program
   .action(async (flags: BrokerFlags & { namesrvPort?: number; grpcPort?: number }) => {
     const logger = createLogger();
     const home = resolve(flags.home ?? './data');
-    const [NameServer, Broker, { DEFAULT_GRPC_PORT, GrpcGateway, popServiceOf }] = await Promise.all([loadNameServer(), loadBroker(), loadGateway()]);
+    const [NameServer, Broker, { DEFAULT_GRPC_PORT, LazyGrpcGateway, popServiceOf }] = await Promise.all([loadNameServer(), loadBroker(), loadGateway()]);
     const nameServer = new NameServer({ port: flags.namesrvPort ?? 9876, host: '0.0.0.0', kvConfigPath: resolve(home, 'namesrv', 'kvConfig.json'), logger });
     const namesrvPort = await nameServer.start();
     console.log(`namesrv listening on 0.0.0.0:${namesrvPort}`);
@@ -91,7 +94,7 @@ program
     const broker = new Broker(config, { logger });
     const started = await broker.start();
     for (const listenPort of started.listenPorts) console.log(`broker listening on 0.0.0.0:${listenPort}`);
-    const gateway = new GrpcGateway(broker.brokerDeps, popServiceOf(broker.brokerDeps), {
+    const gateway = new LazyGrpcGateway(broker.brokerDeps, () => popServiceOf(broker.brokerDeps), {
       port: flags.grpcPort ?? DEFAULT_GRPC_PORT, host: '0.0.0.0', advertisedHost: config.brokerIP1, logger,
     });
     const grpcPort = await gateway.start();
