@@ -8,13 +8,14 @@
  *
  * Per run it prints: msgs/s, ack p99, max VmRSS and RssAnon over the produce phase (the race's
  * measure), RssAnon idle after start, the broker's CPU time per acknowledged message over the
- * measured window (utime + stime, all threads; load-insensitive unlike msgs/s), and with --probe
+ * measured window (utime + stime, all threads; load-insensitive unlike msgs/s; compare it at one
+ * fixed --rate, since batching makes it fall as the rate rises), and with --probe
  * (bench/race/memory-probe.ts loaded into the broker) the V8 heap spaces, array buffers and GC
  * counts at the sample with the most anonymous memory. --start-only skips the load: start time and
  * the memory of an idle broker after its first send.
  *
  *   node dist/bench/race/broker-memory.js [--flush ASYNC_FLUSH,SYNC_FLUSH] [--duration 10]
- *        [--warmup 2] [--rounds 1] [--probe] [--start-only] [--variant 'label: --node-flag ENV=value cli=<tidemq.js>' …]
+ *        [--warmup 2] [--rounds 1] [--rate 0] [--probe] [--start-only] [--variant 'label: --node-flag ENV=value cli=<tidemq.js>' …]
  *
  * Without --variant it measures the code as it is (`current:`). To compare against the code before
  * a change in the same run, build that commit elsewhere (`git archive <commit> | tar -x -C /tmp/base`,
@@ -46,6 +47,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '1' },
     producers: { type: 'string', default: '4' },
     window: { type: 'string', default: '256' },
+    rate: { type: 'string', default: '0' },
     probe: { type: 'boolean', default: false },
     'start-only': { type: 'boolean', default: false },
     variant: { type: 'string', multiple: true },
@@ -186,7 +188,7 @@ async function measure(variant: Variant, flush: FlushMode, round: number): Promi
     const sampler = setInterval(takeSample, SAMPLE_INTERVAL_MS);
     const benchArgs = [
       TIDEMQ_CLI, 'bench', 'produce', '-n', namesrvAddr, '-t', TOPIC, '-q', String(QUEUES), '-s', '1024', '-c', values.producers!, '-w', values.window!,
-      '-d', values.duration!, '--warmup', values.warmup!, '--no-create-topic', '--quiet',
+      '-d', values.duration!, '--warmup', values.warmup!, '-r', values.rate!, '--no-create-topic', '--quiet',
     ];
     const probeStart = probeSamples.length;
     let summary;
@@ -245,7 +247,7 @@ function describe(result: RunResult): string {
 const variants = (values.variant ?? ['current:']).map(parseVariant);
 const flushModes = values.flush!.split(',').map((mode) => mode.trim()) as FlushMode[];
 const rounds = Number(values.rounds);
-process.stdout.write(`broker-memory: ${variants.map((variant) => variant.label).join(', ')} × ${flushModes.join(', ')} × ${rounds} round(s), ${values.producers} producers × ${values.window}, ${values.duration} s (+${values.warmup} s warmup); loadavg ${loadAverage().join(' ')}\n`);
+process.stdout.write(`broker-memory: ${variants.map((variant) => variant.label).join(', ')} × ${flushModes.join(', ')} × ${rounds} round(s), ${values.producers} producers × ${values.window}, ${values.rate === '0' ? 'max rate' : `${values.rate} msgs/s`}, ${values.duration} s (+${values.warmup} s warmup); loadavg ${loadAverage().join(' ')}\n`);
 const results: RunResult[] = [];
 for (let round = 1; round <= rounds; round++) {
   for (const flush of flushModes) {
