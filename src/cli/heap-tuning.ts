@@ -1,18 +1,23 @@
 /**
- * Sizes V8's heap for a broker process: how large the young generation may grow and how much
- * garbage the old generation may accumulate before it is collected. V8's defaults suit a browser
- * tab that wants the fewest pauses, not a server that should stay small under a steady load.
+ * Sizes V8's heap for a broker process: how much garbage the old generation may accumulate before it
+ * is collected and (opt-in) how large the young generation may grow. V8's defaults trade memory for
+ * the fewest collections; a broker under a steady load should stay small.
  *
  * What a broker under the race's produce load (4 × 256 sends in flight, 1 KiB) does with V8's
- * defaults: the young generation grows to 16 MiB per semi-space, 32 MiB resident, for garbage that
- * dies within an event-loop turn; and the old generation, where requests that waited for an fsync
- * across two scavenges end up, grows to ~3× its live size (12-13 MiB live, 30-40 MiB committed)
- * before a mark-compact runs. Measured with bench/race/broker-memory.ts (numbers in
- * bench/README.md): 8 MiB semi-spaces save ~16 MiB of anonymous memory and a growing factor of 2
- * another ~15-20 MiB, for more scavenges and about three times the mark-compacts, which cost a few
- * percent of CPU per message at most. 4 MiB semi-spaces save ~8 MiB more but promote 2-3× more
- * bytes in SYNC_FLUSH (the requests waiting for fdatasync survive two scavenges), which costs more
- * than it is worth until the send path keeps less per in-flight request.
+ * defaults: the old generation, where requests that waited for a write or an fsync across two
+ * scavenges end up (with the 64 KiB socket chunks their bodies are views of), grows to ~3× its live
+ * size (12-13 MiB live, 30-40 MiB committed, plus 15-45 MiB of array buffers only freed by the
+ * mark-compact) before it is collected; and the young generation grows to 16 MiB per semi-space,
+ * 32 MiB resident, for garbage that dies within an event-loop turn. Measured with
+ * bench/race/broker-memory.ts (details in bench/race/broker-memory.md):
+ * - a growing factor of 2 (heapGrowingPercent 100, the default here) cuts the broker's peak
+ *   anonymous memory by ~50 MiB (135-144 → 87-92 MiB at 24-37k msgs/s) for about three times the
+ *   mark-compacts, +1-4 points of main-thread time in the GC;
+ * - 8 MiB semi-spaces on top save another ~18 MiB but promote ~60 % more (requests waiting for
+ *   fdatasync survive two scavenges more often) and cost another +3-7 points, so they are opt-in
+ *   (maxSemiSpaceMiB, `--max-semi-space-mib 8`) until the send path keeps less per in-flight request;
+ * - 4 MiB semi-spaces promote 2-3× more in SYNC_FLUSH, 1-2 MiB cost 13-22 % more CPU per message,
+ *   and V8's --optimize-for-size halves memory for twice the CPU.
  *
  * How, since these must be set while the process runs:
  * - `--max-semi-space-size` only works on the command line (V8 sizes the heap before any JavaScript
@@ -44,7 +49,7 @@ export interface HeapTuning {
 }
 
 export const DEFAULT_HEAP_TUNING: Readonly<HeapTuning> = {
-  maxSemiSpaceMiB: 8,
+  maxSemiSpaceMiB: 0,
   heapGrowingPercent: 100,
 };
 

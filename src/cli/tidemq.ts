@@ -42,7 +42,7 @@ interface HeapFlags {
 /** The heap options of the server commands (see heap-tuning.ts for what they do and why). */
 function addHeapOptions(command: Command): Command {
   return command
-    .option('--max-semi-space-mib <MiB>', `cap of V8's young generation per semi-space (default ${DEFAULT_HEAP_TUNING.maxSemiSpaceMiB}; 0 = V8's 16)`, integerUpTo(1024))
+    .option('--max-semi-space-mib <MiB>', "cap of V8's young generation per semi-space, e.g. 8 to save ~18 MiB for a few % of CPU (default 0 = V8's 16)", integerUpTo(1024))
     .option('--heap-growing-percent <percent>', `old generation collected at live × (1 + percent/100) (default ${DEFAULT_HEAP_TUNING.heapGrowingPercent}; 0 = V8's choice)`, integerUpTo(10_000));
 }
 
