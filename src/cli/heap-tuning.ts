@@ -10,9 +10,10 @@
  * mark-compact) before it is collected; and the young generation grows to 16 MiB per semi-space,
  * 32 MiB resident, for garbage that dies within an event-loop turn. Measured with
  * bench/race/broker-memory.ts (details in bench/race/broker-memory.md):
- * - a growing factor of 2 (heapGrowingPercent 100, the default here) cuts the broker's peak
- *   anonymous memory by ~50 MiB (135-144 → 87-92 MiB at 24-37k msgs/s) for about three times the
- *   mark-compacts, +1-4 points of main-thread time in the GC;
+ * - a growing factor of 2.5 (heapGrowingPercent 150, the default here) cuts the broker's peak
+ *   anonymous memory by ~38 MiB (130-132 → 92-93 MiB at 27-36k msgs/s) for 3-4× the mark-compacts,
+ *   +0-3 % CPU per message (within the noise of 2 interleaved rounds); a factor of 2 (100) saves
+ *   ~7 MiB more for +5-10 % CPU per message;
  * - 8 MiB semi-spaces on top save another ~18 MiB but promote ~60 % more (requests waiting for
  *   fdatasync survive two scavenges more often) and cost another +3-7 points, so they are opt-in
  *   (maxSemiSpaceMiB, `--max-semi-space-mib 8`) until the send path keeps less per in-flight request;
@@ -50,7 +51,7 @@ export interface HeapTuning {
 
 export const DEFAULT_HEAP_TUNING: Readonly<HeapTuning> = {
   maxSemiSpaceMiB: 0,
-  heapGrowingPercent: 100,
+  heapGrowingPercent: 150,
 };
 
 export interface AppliedHeapTuning {
