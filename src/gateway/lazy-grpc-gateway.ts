@@ -2,9 +2,9 @@
  * The gRPC endpoint as `tidemq start` runs it: listening from the start, but loading grpc-js,
  * protobufjs, the .proto files and the gateway's own modules only when the first client connects.
  *
- * Why: most brokers never see a gRPC client, and loading all that costs every broker about 14 MiB of
- * anonymous memory and 150-250 ms of start time (measured with bench/race/broker-memory.ts; the
- * numbers are in bench/README.md). The port is bound at start like before, so a port clash still
+ * Why: most brokers never see a gRPC client, and loading all that costs every broker about 7 MiB of
+ * anonymous memory and ~100-150 ms of start time (measured with bench/race/broker-memory.ts; the
+ * numbers are in bench/race/broker-memory.md). The port is bound at start like before, so a port clash still
  * fails the start and clients can connect at any time: connections that arrive while the gateway
  * loads are held paused (at most MAX_CONNECTIONS_WAITING_FOR_LOAD; past it they are closed, and a
  * gRPC client reconnects) and handed to it once it is there. If loading fails (the .proto files are
