@@ -12,10 +12,12 @@
  * fixed --rate, since batching makes it fall as the rate rises), and with --probe
  * (bench/race/memory-probe.ts loaded into the broker) the V8 heap spaces, array buffers and GC
  * counts at the sample with the most anonymous memory. --start-only skips the load: start time and
- * the memory of an idle broker after its first send.
+ * the memory of an idle broker after its first send. --consume then reads everything produced back
+ * from the start (`bench consume --from earliest --until-caught-up`; the page cache is warm) and
+ * reports its rate, the broker's RssAnon max and CPU per message.
  *
  *   node dist/bench/race/broker-memory.js [--flush ASYNC_FLUSH,SYNC_FLUSH] [--duration 10]
- *        [--warmup 2] [--rounds 1] [--rate 0] [--probe] [--start-only] [--variant 'label: --node-flag ENV=value cli=<tidemq.js>' …]
+ *        [--warmup 2] [--rounds 1] [--rate 0] [--probe] [--start-only] [--consume] [--variant 'label: --node-flag ENV=value cli=<tidemq.js>' …]
  *
  * Without --variant it measures the code as it is (`current:`). To compare against the code before
  * a change in the same run, build that commit elsewhere (`git archive <commit> | tar -x -C /tmp/base`,
@@ -50,6 +52,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '0' },
     probe: { type: 'boolean', default: false },
     'start-only': { type: 'boolean', default: false },
+    consume: { type: 'boolean', default: false },
     variant: { type: 'string', multiple: true },
   },
 });
@@ -133,6 +136,8 @@ interface RunResult {
   peak?: MemoryProbeSample;
   /** GCs and their pause time during the measured window (with --probe). */
   gc?: { minor: number; major: number; minorMs: number; majorMs: number };
+  /** With --consume: reading everything produced back from the start (page cache warm). */
+  consume?: { messages: number; messagesPerSecond: number; maxAnonMiB: number; cpuUsPerMessage: number };
 }
 
 const mib = (kib: number): number => Math.round(kib / 102.4) / 10;
@@ -207,7 +212,9 @@ async function measure(variant: Variant, flush: FlushMode, round: number): Promi
     const inWindow = during.filter((sample) => sample.uptimeMs + spawnedMs >= windowStartMs);
     const first = inWindow[0];
     const last = inWindow[inWindow.length - 1];
+    const consume = values.consume ? await measureConsume(child.pid!, namesrvAddr, home, variant.label) : undefined;
     return {
+      ...(consume === undefined ? {} : { consume }),
       variant: variant.label,
       flush,
       round,
@@ -233,15 +240,45 @@ async function measure(variant: Variant, flush: FlushMode, round: number): Promi
   }
 }
 
+/** Consumes the topic from the start until caught up, sampling the broker like the produce phase. */
+async function measureConsume(pid: number, namesrvAddr: string, home: string, label: string): Promise<NonNullable<RunResult['consume']>> {
+  const samples: ProcSample[] = [];
+  const takeSample = (): void => {
+    const sample = readProc(pid);
+    if (sample !== null) samples.push(sample);
+  };
+  takeSample();
+  const sampler = setInterval(takeSample, SAMPLE_INTERVAL_MS);
+  const args = [
+    TIDEMQ_CLI, 'bench', 'consume', '-n', namesrvAddr, '-t', TOPIC, '-q', String(QUEUES), '-d', '0', '--from', 'earliest',
+    '--until-caught-up', '--idle-exit', '5', '--pull-batch', '32', '--no-create-topic', '--quiet',
+  ];
+  let summary;
+  try {
+    summary = await startBenchProcess(process.execPath, args, join(home, 'bench.log'), `  [${label} consume]`, 120_000).done;
+  } finally {
+    clearInterval(sampler);
+    takeSample();
+  }
+  const cpuTicks = samples[samples.length - 1]!.cpuTicks - samples[0]!.cpuTicks;
+  return {
+    messages: summary.messages,
+    messagesPerSecond: summary.messagesPerSecond,
+    maxAnonMiB: mib(Math.max(...samples.map((sample) => sample.anonKiB))),
+    cpuUsPerMessage: Math.round(((cpuTicks / CLOCK_TICKS_PER_SECOND) * 1e6 / Math.max(1, summary.messages)) * 10) / 10,
+  };
+}
+
 function describe(result: RunResult): string {
   const head = `${result.variant.padEnd(14)} ${result.flush.padEnd(11)} r${result.round} ${String(result.messagesPerSecond).padStart(7)} msgs/s p99 ${String(result.ackP99Ms).padStart(6)} ms`
     + `  RSS ${String(result.maxRssMiB).padStart(6)} anon ${String(result.maxAnonMiB).padStart(6)} (idle ${result.idleAnonMiB}) MiB`
     + `  cpu ${String(result.cpuUsPerMessage).padStart(5)} µs/msg  start ${result.startToFirstSendMs} ms (printed ${result.startedLineMs})  load ${result.loadAverage.join(' ')}`;
+  const consume = result.consume === undefined ? '' : `\n${' '.repeat(16)}consume from the start: ${result.consume.messages} messages, ${result.consume.messagesPerSecond} msgs/s, anon max ${result.consume.maxAnonMiB} MiB, cpu ${result.consume.cpuUsPerMessage} µs/msg`;
   const peak = result.peak;
-  if (peak === undefined) return head;
+  if (peak === undefined) return head + consume;
   const spaces = Object.entries(peak.spacesMiB).map(([name, size]) => `${name} ${size}`).join(', ');
   const gc = result.gc === undefined ? '' : `; in window: ${result.gc.minor} minor GCs (${result.gc.minorMs} ms), ${result.gc.major} major (${result.gc.majorMs} ms)`;
-  return `${head}\n${' '.repeat(16)}at peak anon ${peak.rssAnonMiB}: heap used/total ${peak.heapUsedMiB}/${peak.heapTotalMiB} (${spaces}), external ${peak.externalMiB} (array buffers ${peak.arrayBuffersMiB})${gc}`;
+  return `${head}${consume}\n${' '.repeat(16)}at peak anon ${peak.rssAnonMiB}: heap used/total ${peak.heapUsedMiB}/${peak.heapTotalMiB} (${spaces}), external ${peak.externalMiB} (array buffers ${peak.arrayBuffersMiB})${gc}`;
 }
 
 const variants = (values.variant ?? ['current:']).map(parseVariant);
