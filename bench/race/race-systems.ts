@@ -92,7 +92,7 @@ function remotingBenchArgs(address: string, args: BenchArgs): string[] {
   ];
 }
 
-async function remotingFirstSend(namesrvAddr: string, timeoutMs: number): Promise<number> {
+export async function remotingFirstSend(namesrvAddr: string, timeoutMs: number): Promise<number> {
   const producer = new Producer({ namesrvAddr, requestTimeoutMs: 1000, sendTimeoutMs: 2000, faultTolerance: false, retryTimesWhenSendFailed: 0 });
   const deadline = Date.now() + timeoutMs;
   try {

@@ -31,6 +31,7 @@ import {
   type ServerWritableStream,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
+import type { Duplex } from 'node:stream';
 import type { BrokerDeps } from '../../broker/broker-deps.js';
 import { createHandlerTable } from '../../broker/handlers/handler-table.js';
 import { parseDelayLevels } from '../../broker/schedule/delay-levels.js';
@@ -57,7 +58,7 @@ import { sendMessage } from './send-service.js';
 import { createBrokerRequestTranslator, endTransaction } from './transaction-service.js';
 import { validateTopic } from './validators.js';
 
-export const DEFAULT_GRPC_PORT = 8081;
+export { DEFAULT_GRPC_PORT } from './grpc-port.js';
 
 export interface GrpcGatewayOptions {
   /** Port to listen on (0 = ephemeral); RocketMQ's proxy uses 8081. */
@@ -162,8 +163,41 @@ export class GrpcGateway {
   async start(): Promise<number> {
     if (this.state !== 'new') throw new Error(`cannot start a gRPC gateway that is ${this.state}`);
     this.state = 'starting';
-    const { options, deps } = this;
+    const { options } = this;
     const host = options.host ?? '0.0.0.0';
+    const { server, credentials } = this.createServer();
+    const bindAddress = host.includes(':') ? `[${host}]:${options.port}` : `${host}:${options.port}`;
+    let port: number;
+    try {
+      port = await new Promise<number>((resolve, reject) => {
+        server.bindAsync(bindAddress, credentials, (error, boundPort) => (error ? reject(error) : resolve(boundPort)));
+      });
+    } catch (error) {
+      this.state = 'closed';
+      server.forceShutdown();
+      throw error;
+    }
+    this.serve(server, port);
+    return port;
+  }
+
+  /**
+   * Serves connections that someone else accepted (LazyGrpcGateway listens on the port and loads
+   * this module only when the first client connects): returns the function that hands such a
+   * connection (plain TCP; TLS is added here when `tls` is set) to the gateway. `port` is where the
+   * listener is bound, advertised to clients unless `advertisedPort` says otherwise.
+   */
+  attach(port: number): (connection: Duplex) => void {
+    if (this.state !== 'new') throw new Error(`cannot attach a gRPC gateway that is ${this.state}`);
+    this.state = 'starting';
+    const { server, credentials } = this.createServer();
+    const injector = server.createConnectionInjector(credentials);
+    this.serve(server, port);
+    return (connection) => injector.injectConnection(connection);
+  }
+
+  private createServer(): { server: Server; credentials: ServerCredentials } {
+    const { options } = this;
     const maxInbound = options.maxInboundMessageBytes ?? 64 * 1024 * 1024;
     const server = new Server({
       'grpc.max_receive_message_length': maxInbound,
@@ -177,17 +211,13 @@ export class GrpcGateway {
     const credentials = options.tls
       ? ServerCredentials.createSsl(null, [{ private_key: Buffer.from(options.tls.keyPem), cert_chain: Buffer.from(options.tls.certPem) }], false)
       : ServerCredentials.createInsecure();
-    const bindAddress = host.includes(':') ? `[${host}]:${options.port}` : `${host}:${options.port}`;
-    let port: number;
-    try {
-      port = await new Promise<number>((resolve, reject) => {
-        server.bindAsync(bindAddress, credentials, (error, boundPort) => (error ? reject(error) : resolve(boundPort)));
-      });
-    } catch (error) {
-      this.state = 'closed';
-      server.forceShutdown();
-      throw error;
-    }
+    return { server, credentials };
+  }
+
+  /** Builds the collaborators once `server` can take connections on `port`. */
+  private serve(server: Server, port: number): void {
+    const { options, deps } = this;
+    const host = options.host ?? '0.0.0.0';
     this.server = server;
     const settings = resolveSettings(deps, { ...options, advertisedPort: options.advertisedPort ?? port });
     const broker = new BrokerCalls(options.brokerHandlers ?? createHandlerTable(deps));
@@ -204,7 +234,6 @@ export class GrpcGateway {
     this.sweeper.unref();
     this.state = 'running';
     this.logger.info({ port, tls: options.tls !== undefined, advertised: `${settings.advertisedHost}:${settings.advertisedPort}` }, 'gRPC gateway listening');
-    return port;
   }
 
   /** Stops serving: long polls answered, client channels closed, held messages released, connections cut after a grace. */
