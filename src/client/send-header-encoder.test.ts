@@ -26,6 +26,13 @@ const properties = [
   'TAGS\u0001caf\u00e9 \u6f22\u5b57\u0002',
   '',
   'x'.repeat(3000),
+  'UNIQ_KEY\u0001AC1100010000000000000000000000AC\u0002WAIT\u0001true\u0002',
+  'UNIQ_KEY\u0001AC1100010000000000000000000000AC\u0002WAIT\u0001false\u0002TAGS\u0001t\u0002',
+  'UNIQ_KEY\u0001a"b\\c\u0002WAIT\u0001true\u0002',
+  'UNIQ_KEY\u0001\u00e9\u0002WAIT\u0001true\u0002',
+  'UNIQ_KEY\u0001K\u0002lone \ud800 surrogate\u0002',
+  'UNIQ_KEY\u0001K\u0002',
+  'UNIQ_KEY\u0001K-without-separator',
 ];
 
 describe('send extFields template', () => {
