@@ -12,7 +12,7 @@
  *
  *   node dist/bench/client-produce-ab.js --old <old checkout root> [--new <checkout root>]
  *        [--rounds 3] [--duration 5] [--warmup 2] [--producers 4] [--window 256] [--cpu-prof <dir>]
- *        [--target baseline|tidemq] [--new-node-args=--single-threaded-gc]
+ *        [--target baseline|tidemq] [--flush ASYNC_FLUSH|SYNC_FLUSH] [--new-node-args=--single-threaded-gc]
  *
  * `--target tidemq` drives a fresh `tidemq start` (this checkout's broker, ASYNC_FLUSH, 64 MiB commit-log
  * files, the topic created by the bench) per run instead of the baseline server: the race's TideMQ
@@ -47,6 +47,8 @@ const { values } = parseArgs({
     window: { type: 'string', default: '256' },
     'cpu-prof': { type: 'string' },
     target: { type: 'string', default: 'baseline' },
+    /** Flush mode of the `--target tidemq` broker: ASYNC_FLUSH or SYNC_FLUSH. */
+    flush: { type: 'string', default: 'ASYNC_FLUSH' },
     /** Extra node flags for the producer process of the new build (GC experiments), space-separated. */
     'new-node-args': { type: 'string', default: '' },
   },
@@ -76,10 +78,11 @@ function processCpuMicros(pid: number): number {
   }
 }
 
-/** A fresh `tidemq start` in `directory` (ASYNC_FLUSH, 64 MiB commit-log files, as the race runs it). */
+/** A fresh `tidemq start` in `directory` (--flush, ASYNC_FLUSH by default; 64 MiB commit-log files, as the race runs it). */
 async function startTideMq(directory: string): Promise<{ pid: number; address: string; stop(): Promise<void> }> {
   const confPath = join(directory, 'broker.conf');
-  writeFileSync(confPath, 'mappedFileSizeCommitLog=67108864\nautoCreateTopicEnable=true\nflushDiskType=ASYNC_FLUSH\n');
+  if (values.flush !== 'ASYNC_FLUSH' && values.flush !== 'SYNC_FLUSH') throw new Error(`--flush must be ASYNC_FLUSH or SYNC_FLUSH, not ${values.flush}`);
+  writeFileSync(confPath, `mappedFileSizeCommitLog=67108864\nautoCreateTopicEnable=true\nflushDiskType=${values.flush}\n`);
   const started = await startStandalone(directory, ['-c', confPath]);
   return { pid: started.child.pid!, address: started.namesrvAddr, stop: async () => void (await started.stop()) };
 }
@@ -180,7 +183,7 @@ async function main(): Promise<void> {
   if (values.old !== undefined) builds.push(['old', resolve(values.old)]);
   builds.push(['new', resolve(values.new)]);
   const rounds = Number(values.rounds);
-  console.log(`target: ${values.target === 'tidemq' ? 'tidemq start (ASYNC_FLUSH), fresh per run' : 'baseline server (ASYNC_FLUSH)'}`);
+  console.log(`target: ${values.target === 'tidemq' ? `tidemq start (${values.flush}), fresh per run` : 'baseline server (ASYNC_FLUSH)'}`);
   console.log(`builds: ${builds.map(([name, root]) => `${name}=${root}`).join(' ')}; ${rounds} rounds of ${values.duration} s (+${values.warmup} s warm-up), ${values.producers} producers × window ${values.window}; loadavg ${loadavg().map((value) => value.toFixed(2)).join(' ')}`);
   const results: RunResult[] = [];
   for (let round = 0; round < rounds; round++) {

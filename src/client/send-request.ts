@@ -7,9 +7,10 @@
  * MSG_REGION / TRACE_ON.
  */
 import { ResponseCode } from '../common/errors.js';
-import { createRequest, type RemotingCommand } from '../protocol/remoting-command.js';
+import { allocateOpaque, TIDEMQ_VERSION_ORDINAL, type RemotingCommand } from '../protocol/remoting-command.js';
 import { RequestCode } from '../protocol/request-code.js';
 import { brokerError } from './client-errors.js';
+import { sendExtFieldsEncoder } from './send-header-encoder.js';
 import { SendStatus, type BatchSendResult, type SendResult } from './message.js';
 import type { MessageQueue } from './message-queue.js';
 
@@ -85,7 +86,16 @@ export function createSendRequestTo(producerGroup: string, defaultTopicQueueNums
     n: queue.brokerName,
   };
   if (message.maxReconsumeTimes !== undefined) fields.l = intText(message.maxReconsumeTimes);
-  return createRequest(batch ? RequestCode.SEND_BATCH_MESSAGE : RequestCode.SEND_MESSAGE_V2, fields, message.body);
+  return {
+    code: batch ? RequestCode.SEND_BATCH_MESSAGE : RequestCode.SEND_MESSAGE_V2,
+    language: 'JAVA',
+    version: TIDEMQ_VERSION_ORDINAL,
+    opaque: allocateOpaque(),
+    flag: 0,
+    extFields: fields,
+    body: message.body,
+    extFieldsEncoder: sendExtFieldsEncoder,
+  };
 }
 
 export function createSendRequest(header: SendHeader, body: Buffer): RemotingCommand {

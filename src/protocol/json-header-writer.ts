@@ -163,6 +163,11 @@ function writeJsonHeader(command: RemotingCommand, opaque: number, flag: number)
   const extFields = command.extFields;
   if (extFields !== undefined && extFields !== null) {
     position = putBytes(out, position, EXT_FIELDS_PREFIX);
+    const encoder = command.extFieldsEncoder;
+    if (encoder !== undefined) {
+      const end = encoder.write(extFields, out, position, HEADER_SUFFIX.length);
+      if (end >= 0) return putBytes(out, end, HEADER_SUFFIX);
+    }
     let first = true;
     for (const key in extFields) {
       // JavaScript callers may slip numbers or undefined past the type; Java expects strings.
@@ -231,7 +236,7 @@ function putInt32(out: Buffer, position: number, value: number): number {
  * position after it, or -1 for text with a character outside ASCII (UTF-8 and lone surrogates are the
  * string path's job) or too long for the room left in the scratch.
  */
-function putJsonString(out: Buffer, position: number, text: string): number {
+export function putJsonString(out: Buffer, position: number, text: string): number {
   const length = text.length;
   // Worst case six bytes per character (\u00XX), plus the quotes and what must still fit after them.
   if (position + length * 6 + 2 + HEADER_CLOSING_BYTES > out.length) return -1;

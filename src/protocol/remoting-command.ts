@@ -27,6 +27,22 @@ export interface RemotingCommand {
   /** Header fields; every scalar turned into a string on decode. */
   extFields?: Record<string, string> | undefined;
   body?: Buffer | undefined;
+  /**
+   * Optional: writes `extFields` faster than the general loop for a request shape made in one place
+   * (the producer's SEND_MESSAGE_V2), byte for byte what the loop writes. Only the direct JSON writer
+   * uses it; the string path and the binary header read `extFields`.
+   */
+  extFieldsEncoder?: ExtFieldsEncoder | undefined;
+}
+
+/**
+ * Writes the entries of `extFields` as JSON after the opening `{`, through the closing `}`, into `out`
+ * from `position`, leaving `reserveBytes` free before the end of `out`; returns the position after
+ * `}`, or -1 when it cannot (text outside ASCII, no room, a shape it does not know), and the general
+ * writer then writes the fields itself.
+ */
+export interface ExtFieldsEncoder {
+  write(extFields: Record<string, string>, out: Buffer, position: number, reserveBytes: number): number;
 }
 
 export function isResponse(command: RemotingCommand): boolean {

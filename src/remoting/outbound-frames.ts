@@ -5,8 +5,13 @@
  * two buffers rather than 256: every chunk given to a Node stream costs far more than copying a few
  * hundred bytes. A lone frame is queued as it is.
  *
- * Bytes handed to the socket are never rewritten: a full staging buffer is replaced, never rewound,
- * and a flush moves the start of the staged region past what it took. The staging buffer starts at
+ * Bytes handed to the socket are never rewritten while the socket may still read them: a full staging
+ * buffer is replaced, and a flush moves the start of the staged region past what it took. Only when
+ * the connection sees that the socket has written everything it was given (writableLength 0 right
+ * after the write: the kernel took the bytes at once, nothing is left in Node's queue or in libuv)
+ * does it `rewind` the staging buffer to its start. A busy connection then keeps writing into the
+ * same few cache-warm kilobytes instead of a fresh 64 KiB buffer every fifty SEND frames, which cost
+ * both the copies into cold memory and external-memory pressure that brings on more scavenges. The staging buffer starts at
  * MIN_STAGE_BYTES and doubles each time one fills, up to MAX_STAGE_BYTES; a flush that staged under a
  * sixteenth of the current size halves it and drops the buffer, so an idle connection holds at most
  * the minimum. The connection enforces the byte limit (`bytes` says what is queued here).
@@ -88,6 +93,14 @@ export class OutboundFrames {
     this.chunks = [];
     this.bytes = 0;
     return chunks;
+  }
+
+  /**
+   * Reuses the staging buffer from its start. Only for when nothing is queued here and the socket holds
+   * none of the bytes handed to it any more (see the top of this file).
+   */
+  rewind(): void {
+    if (this.chunks.length === 0 && this.stageUsed === this.stageStart) this.stageStart = this.stageUsed = 0;
   }
 
   /** Drops everything queued (the connection was aborted). */

@@ -486,7 +486,10 @@ export class SocketConnection implements RemotingConnection, Sweepable {
     }
     // Checked after writing: a write the kernel takes at once leaves writableLength at 0 and emits no
     // 'drain', so only bytes Node really holds may pause reading (and those guarantee a 'drain').
-    if (!this.readingPaused && socket.writableLength > this.settings.pauseReadingAboveBytes) {
+    const heldBytes = socket.writableLength;
+    // Nothing held: the kernel has every staged byte, so the staging buffer may be written again.
+    if (heldBytes === 0) this.outbound.rewind();
+    if (!this.readingPaused && heldBytes > this.settings.pauseReadingAboveBytes) {
       this.readingPaused = true;
       socket.pause();
     }
