@@ -12,6 +12,7 @@
  * undefined or null are left out and other non-string values are written as String(value).
  * The frame around it is documented in remoting-frame.ts.
  */
+import { putBytes, putDecimal } from './ascii-bytes.js';
 import { assert } from '../common/assert.js';
 import { TideError } from '../common/errors.js';
 import { Limits } from '../common/limits.js';
@@ -153,8 +154,8 @@ function writeJsonHeader(command: RemotingCommand, opaque: number, flag: number)
     prefixVersion = command.version;
     prefixBytes = position;
   }
-  position = putInt32(out, position, opaque);
-  position = putInt32(out, putBytes(out, position, FLAG_PREFIX), flag);
+  position = putDecimal(out, position, opaque);
+  position = putDecimal(out, putBytes(out, position, FLAG_PREFIX), flag);
   const remark = command.remark;
   if (remark !== undefined && remark !== null) {
     position = putJsonString(out, putBytes(out, position, REMARK_PREFIX), remark);
@@ -188,47 +189,15 @@ function writeJsonHeader(command: RemotingCommand, opaque: number, flag: number)
 
 /** `{"code":N,"language":"L","version":N,"opaque":`, or -1 for a language outside ASCII. */
 function writeHeaderPrefix(out: Buffer, command: RemotingCommand): number {
-  let position = putInt32(out, putBytes(out, 0, CODE_PREFIX), command.code);
+  let position = putDecimal(out, putBytes(out, 0, CODE_PREFIX), command.code);
   const language = command.language;
   if (language === 'JAVA') position = putBytes(out, position, LANGUAGE_JAVA);
   else {
     position = putJsonString(out, putBytes(out, position, LANGUAGE_PREFIX), language);
     if (position < 0) return -1;
   }
-  position = putInt32(out, putBytes(out, position, VERSION_PREFIX), command.version);
+  position = putDecimal(out, putBytes(out, position, VERSION_PREFIX), command.version);
   return putBytes(out, position, OPAQUE_PREFIX);
-}
-
-function putBytes(out: Buffer, position: number, bytes: Buffer): number {
-  out.set(bytes, position);
-  return position + bytes.length;
-}
-
-/** Decimal digits of an int32; the caller asserted the range. */
-function putInt32(out: Buffer, position: number, value: number): number {
-  if (value < 0) {
-    out[position++] = 0x2d; // -
-    value = -value;
-  }
-  // Integer division is exact below 2^31 and much cheaper than Math.floor; only -2^31 negates past it.
-  if (value <= 0x7fffffff) {
-    let rest = value | 0;
-    const width = rest < 10 ? 1 : rest < 100 ? 2 : rest < 1000 ? 3 : rest < 10_000 ? 4 : rest < 100_000 ? 5 : rest < 1_000_000 ? 6 : rest < 10_000_000 ? 7 : rest < 100_000_000 ? 8 : rest < 1_000_000_000 ? 9 : 10;
-    for (let index = position + width - 1; index >= position; index--) {
-      const quotient = (rest / 10) | 0;
-      out[index] = 0x30 + (rest - quotient * 10);
-      rest = quotient;
-    }
-    return position + width;
-  }
-  let width = 1;
-  for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) width++;
-  for (let index = position + width - 1; index >= position; index--) {
-    const quotient = Math.floor(value / 10);
-    out[index] = 0x30 + (value - quotient * 10);
-    value = quotient;
-  }
-  return position + width;
 }
 
 /**

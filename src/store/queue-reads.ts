@@ -49,7 +49,9 @@ export function getMessages(
 /**
  * `getMessages` with the commit-log reads on the libuv thread pool, so a read from a cold page
  * cache does not stall the event loop. Same answers; consume-queue entries are still read in place
- * (20 bytes per message, mostly cached).
+ * (20 bytes per message, mostly cached). Windows that start within `syncTailBytes` of the end of the
+ * log are read synchronously: they are in the page cache, where a read costs microseconds and the
+ * round trip to the pool more than it saves.
  */
 export async function getMessagesAsync(
   commitLog: CommitLog,
@@ -60,11 +62,19 @@ export async function getMessagesAsync(
   filter: MessageFilter | undefined,
   logger: StoreLogger,
   assertReadable: () => void,
+  syncTailBytes = 0,
 ): Promise<GetMessageResult> {
   const scan = PullScan.start(commitLog, queue, queueOffset, maxCount, maxBytes, filter, logger);
   if (!(scan instanceof PullScan)) return scan;
   while (scan.nextWindow()) {
-    const records = await readWindowAsync(commitLog, scan.window);
+    const window = scan.window;
+    if (window.count > 0 && commitLog.maxOffset - window.physicalOffsets[0]! <= syncTailBytes) {
+      // Near the head of the log the records are in the page cache: a read costs microseconds and
+      // the round trip to the thread pool would cost more than it saves.
+      scan.acceptAll(readWindowSync(commitLog, window));
+      continue;
+    }
+    const records = await readWindowAsync(commitLog, window);
     // The store may have closed, or the topic been deleted, while the reads ran: the consume-queue
     // files are gone then, so answer with what was read (a closed store throws STORE_CLOSED).
     assertReadable();
