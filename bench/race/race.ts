@@ -51,8 +51,19 @@ const { values } = parseArgs({
     'keep-data': { type: 'boolean', default: false },
     rounds: { type: 'string' },
     report: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
+
+if (values.help) {
+  process.stdout.write(
+    'usage: node dist/bench/race/race.js [--quick] [--backlog-gb N] [--systems baseline,tidemq,rocketmq,nats] [--duration S] [--e2e-duration S]\n' +
+      '         [--e2e-rate N] [--producers N] [--window N] [--queues N] [--size BYTES] [--rounds N] [--dir DIR] [--keep-data]\n' +
+      '         [--write-readme] [--report results.json]\n' +
+      'The options and what the race measures: bench/README.md, section "Race".\n',
+  );
+  process.exit(0);
+}
 
 if (values.report !== undefined) {
   const saved = JSON.parse(readFileSync(values.report, 'utf8')) as RaceResults;
