@@ -34,6 +34,7 @@ import {
 import { RequestCode } from '../src/protocol/request-code.js';
 import { RemotingFlag, type RemotingCommand } from '../src/protocol/remoting-command.js';
 import { describeMachine, formatMachine } from './machine.js';
+import { nsPerCall, median } from './cpu-timing.js';
 
 const rounds = Number(process.argv[2] ?? 25);
 const callsPerRound = Number(process.argv[3] ?? 20_000);
@@ -213,22 +214,6 @@ cases.push({
     sink += decodeCommandAt(decoder.frameSource, decoder.frameStart, decoder.frameEnd).code;
   },
 });
-
-function cpuTimeNs(): number {
-  const usage = process.cpuUsage();
-  return (usage.user + usage.system) * 1000;
-}
-
-function nsPerCall(operation: () => void, calls: number): number {
-  const startNs = cpuTimeNs();
-  for (let call = 0; call < calls; call++) operation();
-  return (cpuTimeNs() - startNs) / calls;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((left, right) => left - right);
-  return sorted[sorted.length >> 1]!;
-}
 
 const loadAtStart = os.loadavg();
 for (const { operation } of cases) nsPerCall(operation, 50_000); // warm up and let V8 optimise

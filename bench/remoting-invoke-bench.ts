@@ -13,6 +13,7 @@
  */
 import os from 'node:os';
 import { describeMachine, formatMachine } from './machine.js';
+import { cpuTimeNs, median } from './cpu-timing.js';
 
 const rounds = Number(process.argv[2] ?? 15);
 const callsPerRound = Number(process.argv[3] ?? 50_000);
@@ -78,16 +79,6 @@ function currentInvoke(): void {
   const found = classPending.get(id)!;
   classPending.delete(id);
   found.resolve(id);
-}
-
-function cpuTimeNs(): number {
-  const usage = process.cpuUsage();
-  return (usage.user + usage.system) * 1000;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((left, right) => left - right);
-  return sorted[sorted.length >> 1]!;
 }
 
 const cases: [string, () => void, number[]][] = [

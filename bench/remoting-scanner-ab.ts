@@ -18,6 +18,7 @@ import ts from 'typescript';
 import { scanJsonHeader } from '../src/protocol/json-header-scanner.js';
 import type { RemotingCommand } from '../src/protocol/remoting-command.js';
 import { describeMachine, formatMachine } from './machine.js';
+import { cpuTimeNs, median } from './cpu-timing.js';
 
 const revision = process.argv[2] ?? 'b7e32b4';
 const rounds = Number(process.argv[3] ?? 15);
@@ -56,16 +57,6 @@ const headers: [string, Buffer][] = [
     Buffer.from('{"code":11,"extFields":{"commitOffset":"1234","consumerGroup":"please_rename_unique_group_name_4","expressionType":"TAG","maxMsgNums":"32","queueId":"3","queueOffset":"98765","subVersion":"1700000000000","subscription":"*","suspendTimeoutMillis":"15000","sysFlag":"3","topic":"BenchmarkTopic"},"flag":0,"language":"JAVA","opaque":123456,"serializeTypeCurrentRPC":"JSON","version":479}', 'latin1'),
   ],
 ];
-
-function cpuTimeNs(): number {
-  const usage = process.cpuUsage();
-  return (usage.user + usage.system) * 1000;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((left, right) => left - right);
-  return sorted[sorted.length >> 1]!;
-}
 
 const oldScanner = await loadOldScanner();
 let sink = 0;

@@ -27,6 +27,7 @@ import { tagsCodeOf } from '../src/broker/message-writer.js';
 import { isNotAllowedSendTopic } from '../src/broker/topic-names.js';
 import { validateTopic } from '../src/broker/topic-config-manager.js';
 import { describeMachine, formatMachine } from './machine.js';
+import { nsPerCall, median } from './cpu-timing.js';
 
 const rounds = Number(process.argv[2] ?? 25);
 const callsPerRound = Number(process.argv[3] ?? 20_000);
@@ -151,20 +152,6 @@ const cases: Case[] = [
   { group: 'SEND answer frame', name: 'extFields + encodeCommandAs', operation: () => (sink += previousAnswer()) },
   { group: 'SEND answer frame', name: 'template into scratch', operation: () => (sink += newAnswer()) },
 ];
-
-function cpuTimeNs(): number {
-  const usage = process.cpuUsage();
-  return (usage.user + usage.system) * 1000;
-}
-function nsPerCall(operation: () => void, calls: number): number {
-  const startNs = cpuTimeNs();
-  for (let call = 0; call < calls; call++) operation();
-  return (cpuTimeNs() - startNs) / calls;
-}
-function median(values: number[]): number {
-  const sorted = [...values].sort((left, right) => left - right);
-  return sorted[sorted.length >> 1]!;
-}
 
 const loadAtStart = os.loadavg();
 for (const { operation } of cases) nsPerCall(operation, 50_000);

@@ -2,16 +2,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isTideError } from '../../common/errors.js';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { silentLogger } from '../../common/logger.js';
 import { createRequest, type RemotingCommand } from '../../protocol/remoting-command.js';
 import { RequestCode } from '../../protocol/request-code.js';
 import { messageInput } from '../../store/store-test-support.js';
-import { Broker } from '../broker.js';
-import { createBrokerConfig } from '../broker-config.js';
 import { RecordingConnection } from '../test-connection.js';
+import { startTestBroker } from '../test-broker.js';
 import { newTopicConfig } from '../topic-config-manager.js';
 import { createPullMessageHandler, parsePullMessageHeader, pullResponseCode, PullSysFlag } from './pull-message.js';
 
@@ -44,15 +39,7 @@ test('store statuses become pull answer codes', () => {
 });
 
 test('a message stored while a long-polling pull reads is answered at once, not after the suspend time', async (t) => {
-  const root = mkdtempSync(join(tmpdir(), 'tidemq-pull-handler-'));
-  const broker = new Broker(createBrokerConfig({
-    storePathRootDir: root, listenPort: 0, listenHost: '127.0.0.1', brokerIP1: '127.0.0.1', mappedFileSizeCommitLog: 1024 * 1024, maxHashSlotNum: 1000, maxIndexNum: 4000,
-  }), { logger: silentLogger });
-  await broker.start();
-  t.after(async () => {
-    await broker.close();
-    rmSync(root, { recursive: true, force: true });
-  });
+  const broker = await startTestBroker(t);
   const deps = broker.brokerDeps;
   deps.topicConfigManager.updateTopicConfig(newTopicConfig('PullRace', { readQueueNums: 1, writeQueueNums: 1 }));
   const replies: RemotingCommand[] = [];

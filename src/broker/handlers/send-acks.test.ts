@@ -1,32 +1,22 @@
 // Proves the send handler's per-turn acknowledgements on a real store: plain sends on a deferrable context are answered only after their records were handed to the kernel (ASYNC_FLUSH) or made durable (SYNC_FLUSH), never during the turn that appended them; the answers are the general path's SEND_OK answers; the stored properties are the producer's plus the broker's, UNIQ_KEY included, and read back intact; and a context that cannot defer gets the same answer from a promise.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, openSync, readSync, closeSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { openSync, readSync, closeSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { silentLogger } from '../../common/logger.js';
 import { decodeOffsetMessageId } from '../../protocol/message-id.js';
 import { decodeProperties, getProperty, MessageProperty } from '../../protocol/message-properties.js';
 import { decodeRecord } from '../../protocol/message-record.js';
 import { decodeCommand } from '../../protocol/remoting-codec.js';
 import { createRequest, type DeferrableRequestContext, type RemotingCommand } from '../../protocol/remoting-command.js';
 import { RequestCode } from '../../protocol/request-code.js';
-import { Broker } from '../broker.js';
-import { createBrokerConfig } from '../broker-config.js';
+import type { Broker } from '../broker.js';
 import { RecordingConnection } from '../test-connection.js';
+import { startTestBroker } from '../test-broker.js';
 import { createSendMessageHandler } from './send-message.js';
 
 async function startBroker(t: TestContext, flushDiskType: 'ASYNC_FLUSH' | 'SYNC_FLUSH'): Promise<{ broker: Broker; root: string }> {
-  const root = mkdtempSync(join(tmpdir(), 'tidemq-send-acks-'));
-  const broker = new Broker(createBrokerConfig({
-    storePathRootDir: root, listenPort: 0, listenHost: '127.0.0.1', brokerIP1: '127.0.0.1', mappedFileSizeCommitLog: 1024 * 1024, maxHashSlotNum: 1000, maxIndexNum: 4000, flushDiskType,
-  }), { logger: silentLogger });
-  await broker.start();
-  t.after(async () => {
-    await broker.close();
-    rmSync(root, { recursive: true, force: true });
-  });
-  return { broker, root };
+  const broker = await startTestBroker(t, { flushDiskType });
+  return { broker, root: broker.config.storePathRootDir };
 }
 
 function sendRequest(topic: string, queueId: number, body: string, properties: string): RemotingCommand {

@@ -1,18 +1,13 @@
 // Proves the send handler: V2 one-letter headers expand to RocketMQ's names, batch bodies split or fail as MESSAGE_ILLEGAL, only TRAN_MSG=true sends (not retried re-sends with a delay level) count as transactional, and, through the handler on a real store, a batch with one entry the store would refuse (properties too large once the broker adds its own, a malformed DELAY) stores none of its entries.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { isTideError } from '../../common/errors.js';
-import { silentLogger } from '../../common/logger.js';
 import { MessageProperty } from '../../protocol/message-properties.js';
 import { decodeRecord } from '../../protocol/message-record.js';
 import { createRequest, type RemotingCommand } from '../../protocol/remoting-command.js';
 import { RequestCode } from '../../protocol/request-code.js';
-import { Broker } from '../broker.js';
-import { createBrokerConfig } from '../broker-config.js';
 import { RecordingConnection } from '../test-connection.js';
+import { startTestBroker } from '../test-broker.js';
 import { isTransactionalSend } from '../transaction/half-message.js';
 import { createSendMessageHandler, decodeBatchBody, parseSendMessageHeader } from './send-message.js';
 
@@ -68,15 +63,7 @@ function batchRequest(topic: string, entries: Buffer[]): RemotingCommand {
 }
 
 test('a batch with an entry the store would refuse stores none of its entries; a good batch stores all, in order', async (t) => {
-  const root = mkdtempSync(join(tmpdir(), 'tidemq-send-handler-'));
-  const broker = new Broker(createBrokerConfig({
-    storePathRootDir: root, listenPort: 0, listenHost: '127.0.0.1', brokerIP1: '127.0.0.1', mappedFileSizeCommitLog: 1024 * 1024, maxHashSlotNum: 1000, maxIndexNum: 4000,
-  }), { logger: silentLogger });
-  await broker.start();
-  t.after(async () => {
-    await broker.close();
-    rmSync(root, { recursive: true, force: true });
-  });
+  const broker = await startTestBroker(t);
   const deps = broker.brokerDeps;
   const handler = createSendMessageHandler(deps);
   const context = { connection: new RecordingConnection(), reply: () => {} };
